@@ -1,0 +1,1 @@
+"""Indexing: walk a repository, chunk files by syntax tree, embed chunks, store them in LanceDB."""

@@ -1,0 +1,134 @@
+"""What is indexed: path -> (mtime, size, content hash), and the embedding cache, in one SQLite file.
+
+A file is recorded here only after its chunks are committed to LanceDB, so a crash between the two
+makes the next run redo that file (the LanceDB write is idempotent), never skip it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexIncompatibleError
+
+CATALOG_FILE = "catalog.sqlite"
+CACHE_FILE = "embed_cache.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    path: str
+    mtime_ns: int
+    size: int
+    sha256: str
+    chunks: int
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+    except sqlite3.DatabaseError as err:
+        raise IndexIncompatibleError(
+            f"{path} is damaged ({err}); run `ragpilot index --rebuild` to rebuild it"
+        ) from err
+
+
+class Catalog:
+    """The per-file bookkeeping that makes re-indexing incremental."""
+
+    def __init__(self, index_dir: Path):
+        self.conn = _connect(index_dir / CATALOG_FILE)
+        try:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER,"
+                " sha256 TEXT, chunks INTEGER, indexed_at REAL)"
+            )
+        except sqlite3.DatabaseError as err:
+            raise IndexIncompatibleError(
+                f"the catalog in {index_dir} is damaged ({err}); run `ragpilot index --rebuild`"
+            ) from err
+
+    def all(self) -> dict[str, FileRecord]:
+        rows = self.conn.execute("SELECT path, mtime_ns, size, sha256, chunks FROM files")
+        return {r[0]: FileRecord(*r) for r in rows}
+
+    def get(self, path: str) -> FileRecord | None:
+        r = self.conn.execute(
+            "SELECT path, mtime_ns, size, sha256, chunks FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        return FileRecord(*r) if r else None
+
+    def mark_done(self, records: Iterable[FileRecord], deleted: Iterable[str] = ()) -> None:
+        now = time.time()
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in deleted])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.path, r.mtime_ns, r.size, r.sha256, r.chunks, now) for r in records],
+            )
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+
+    def forget_all(self) -> None:
+        """Make every file look new (after a chunker change); rows are replaced file by file."""
+        self.conn.execute("DELETE FROM files")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class EmbeddingCache:
+    """Vectors keyed by (embedder id, chunk content hash): unchanged chunks are never embedded twice,
+    even after a file is deleted and comes back (a branch switch). Kept across ``--rebuild``."""
+
+    def __init__(self, index_dir: Path, embedder_id: str, dim: int):
+        self.embedder_id = embedder_id
+        self.dim = dim
+        self.conn = _connect(index_dir / CACHE_FILE)
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, used_at REAL,"
+            " PRIMARY KEY (embedder, hash))"
+        )
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 500):
+            part = unique[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                f"SELECT hash, vector FROM vectors WHERE embedder = ? AND hash IN ({marks})",
+                (self.embedder_id, *part),
+            )
+            for h, blob in rows:
+                vec = np.frombuffer(blob, dtype=np.float32)
+                if vec.shape[0] == self.dim:
+                    found[h] = vec
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        now = time.time()
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
+                [(self.embedder_id, h, np.asarray(v, np.float32).tobytes(), now) for h, v in items.items()],
+            )
+
+    def count(self) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM vectors WHERE embedder = ?", (self.embedder_id,)
+        ).fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()

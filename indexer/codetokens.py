@@ -1,0 +1,50 @@
+"""The one code-aware tokenizer, used to build the full-text columns and to parse queries.
+
+It lives in the indexer because the indexer writes the full-text columns; retrieval imports it from
+here so a query is always tokenized exactly like the documents it is matched against.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_MAX_TOKEN = 48
+
+
+def split_identifier(word: str) -> list[str]:
+    """``getHTTPResponse_code`` -> ``["get", "http", "response", "code"]`` (lower-cased parts)."""
+    parts: list[str] = []
+    for piece in word.split("_"):
+        if piece:
+            parts.extend(p.lower() for p in _CAMEL.findall(piece))
+    return parts
+
+
+def code_tokens(text: str) -> list[str]:
+    """Tokens for BM25: each identifier as written (lower-cased) plus its camel/snake parts.
+
+    ``parse_json_body`` yields ``parse_json_body parse json body`` so a query for either the exact
+    identifier or its words matches. Single characters are dropped: they carry no signal in code.
+    """
+    out: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        lowered = word.lower()
+        if len(lowered) > 1 and len(lowered) <= _MAX_TOKEN:
+            out.append(lowered)
+        parts = split_identifier(word)
+        if len(parts) > 1:
+            out.extend(p for p in parts if len(p) > 1 and p != lowered)
+    return out
+
+
+def path_tokens(path: str) -> list[str]:
+    """``src/http/retry_policy.py`` -> the file stem, its parts, the directories and the extension."""
+    return code_tokens(path.replace("/", " ").replace(".", " ").replace("-", " "))
+
+
+def to_fts_text(tokens: list[str]) -> str:
+    """Join tokens for a whitespace-tokenized full-text column."""
+    return " ".join(tokens)

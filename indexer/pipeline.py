@@ -1,0 +1,379 @@
+"""The indexing orchestrator: walk -> diff against the catalog -> read, filter, chunk -> embed (cached)
+-> write to LanceDB -> mark done. It yields :class:`Progress` events; callers decide how to show them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import CACHE_FILE, Catalog, EmbeddingCache, FileRecord
+from .chunking import CHUNKER_VERSION, chunk_file
+from .codetokens import code_tokens, path_tokens, to_fts_text
+from .embedders import Embedder, create_embedder
+from .errors import IndexIncompatibleError, UsageError
+from .filters import content_skip_reason, decode_text
+from .lock import WriterLock
+from .settings import IndexSettings
+from .store import IndexMeta, IndexStore, chunk_rows
+from .types import Chunk, SkipCounts
+from .walk import FileEntry, IgnoreRules, entry_for, walk_repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexSummary:
+    """What one run did. ``to_json`` is the contract of ``ragpilot index --json``."""
+
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_deleted: int = 0
+    files_skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    chunks_cached: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    index_dir: str = ""
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        data["embed_seconds"] = round(self.embed_seconds, 3)
+        return data
+
+
+@dataclass
+class Progress:
+    """One step of a run: ``phase`` is scan, index, optimize or done (then ``summary`` is set)."""
+
+    phase: str
+    files_total: int = 0
+    files_done: int = 0
+    chunks_embedded: int = 0
+    chunks_seen: int = 0
+    summary: IndexSummary | None = None
+
+
+@dataclass
+class _Prepared:
+    """A file read, filtered and chunked, waiting for its embeddings."""
+
+    entry: FileEntry
+    sha256: str
+    chunks: list[Chunk]
+
+
+def resolve_repo(path: str | Path) -> Path:
+    """The repository root for ``path``: must be an existing directory (a clear error otherwise)."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise UsageError(f"{path}: no such directory")
+    if not root.is_dir():
+        raise UsageError(f"{path}: not a directory (ragpilot indexes a repository folder)")
+    return root.resolve()
+
+
+def fts_fields(chunk: Chunk) -> tuple[str, str, str]:
+    """The three full-text columns: path, symbol path and code, tokenized the code-aware way."""
+    return (
+        to_fts_text(path_tokens(chunk.path)),
+        to_fts_text(code_tokens(chunk.symbol)),
+        to_fts_text(code_tokens(chunk.content)),
+    )
+
+
+class Indexer:
+    """Incrementally indexes one repository into its index directory.
+
+    Holds the writer lock from :meth:`open` to :meth:`close`; the file watcher keeps one open and
+    calls :meth:`update` for each batch of changed paths.
+    """
+
+    def __init__(
+        self,
+        repo: str | Path,
+        settings: IndexSettings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        embedder_name: str | None = None,
+    ):
+        self.root = resolve_repo(repo)
+        self.settings = settings or IndexSettings()
+        self.index_dir = self.settings.index_dir_for(self.root)
+        self._embedder = embedder
+        self._embedder_name = embedder_name or self.settings.embedder
+        self.rules = IgnoreRules(
+            self.root, max_file_bytes=self.settings.max_file_bytes, scan_secrets=self.settings.scan_secrets
+        )
+        self.store: IndexStore | None = None
+        self.catalog: Catalog | None = None
+        self.cache: EmbeddingCache | None = None
+        self._lock: WriterLock | None = None
+        self._version_at_optimize = 0
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = create_embedder(self._embedder_name, **self.settings.embedder_options())
+        return self._embedder
+
+    # ----- lifecycle ---------------------------------------------------------------------------
+    def open(self, *, rebuild: bool = False, wait_seconds: float = 0.0) -> Indexer:
+        self._lock = WriterLock(self.index_dir, wait_seconds=wait_seconds)
+        self._lock.acquire()
+        try:
+            if rebuild:
+                self._wipe()
+            emb = self.embedder
+            previous = IndexStore.read_meta(self.index_dir)
+            meta = IndexMeta(
+                repo_root=str(self.root),
+                embedder_name=self._embedder_name,
+                embedder_options=_public_options(self.settings.embedder_options()),
+                embedder_id=emb.id,
+                dim=emb.dim,
+                chunker_version=CHUNKER_VERSION,
+            )
+            self.store = IndexStore.create_or_open(self.index_dir, meta)
+            self.catalog = Catalog(self.index_dir)
+            self.cache = EmbeddingCache(self.index_dir, emb.id, emb.dim)
+            if previous is not None and previous.chunker_version != CHUNKER_VERSION:
+                # Old rows were cut another way: re-chunk every file (embeddings stay cached).
+                log.info("chunker changed (%s -> %s): re-chunking every file",
+                         previous.chunker_version, CHUNKER_VERSION)
+                self.catalog.forget_all()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _wipe(self) -> None:
+        """``--rebuild``: delete everything but the embedding cache (keyed by embedder, always valid)."""
+        if not self.index_dir.exists():
+            return
+        for child in self.index_dir.iterdir():
+            if child.name in (CACHE_FILE, "writer.lock", "writer.pid") or child.name.startswith(CACHE_FILE):
+                continue
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+    def close(self) -> None:
+        for res in (self.catalog, self.cache):
+            if res is not None:
+                res.close()
+        self.catalog = self.cache = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Indexer:
+        if self._lock is None:
+            self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ----- full run ----------------------------------------------------------------------------
+    def run(self) -> Iterator[Progress]:
+        """Bring the index in line with the working tree; yields progress, the last event has the summary."""
+        assert self.store and self.catalog, "call open() first"
+        t0 = time.perf_counter()
+        summary = IndexSummary(index_dir=str(self.index_dir))
+        yield Progress("scan")
+        walked = walk_repo(self.root, max_file_bytes=self.settings.max_file_bytes, rules=self.rules)
+        skipped = walked.skipped
+        known = self.catalog.all()
+        present = {e.rel for e in walked.files}
+        deleted = sorted(set(known) - present)
+        candidates = [
+            e for e in walked.files
+            if not ((rec := known.get(e.rel)) and rec.mtime_ns == e.mtime_ns and rec.size == e.size)
+        ]
+        summary.files_unchanged = len(walked.files) - len(candidates)
+        yield from self._process(candidates, deleted, known, skipped, summary, t0, len(walked.files))
+        summary.seconds = time.perf_counter() - t0
+        yield Progress("done", len(walked.files), len(walked.files), summary.chunks_embedded,
+                       summary.chunks_total, summary)
+
+    def run_to_end(self, on_progress: Callable[[Progress], None] | None = None) -> IndexSummary:
+        last = None
+        for last in self.run():
+            if on_progress:
+                on_progress(last)
+        assert last is not None and last.summary is not None
+        return last.summary
+
+    # ----- incremental update (the watcher) ----------------------------------------------------
+    def update(self, rel_paths: Iterable[str]) -> IndexSummary:
+        """Re-evaluate just these paths (files or directories, existing or gone) in one pass."""
+        assert self.store and self.catalog, "call open() first"
+        t0 = time.perf_counter()
+        summary = IndexSummary(index_dir=str(self.index_dir))
+        skipped = SkipCounts()
+        known = self.catalog.all()
+        entries: dict[str, FileEntry] = {}
+        gone: set[str] = set()
+        for rel in sorted(set(rel_paths)):
+            rel = rel.strip("/")
+            target = self.root / rel
+            if target.is_dir() and not target.is_symlink():
+                sub = walk_repo(self.root, max_file_bytes=self.settings.max_file_bytes, rules=self.rules,
+                                subdir=rel)
+                entries.update((e.rel, e) for e in sub.files)
+                _merge_skips(skipped, sub.skipped)
+                prefix = rel + "/"
+                gone.update(p for p in known if p.startswith(prefix) and p not in entries)
+            elif target.is_file():
+                entry = entry_for(self.root, rel, self.rules)
+                if entry is None:
+                    gone.add(rel)
+                else:
+                    entries[rel] = entry
+            else:
+                gone.add(rel)
+                prefix = rel + "/"
+                gone.update(p for p in known if p.startswith(prefix))
+        deleted = sorted(p for p in gone if p in known and p not in entries)
+        candidates = [
+            e for e in entries.values()
+            if not ((rec := known.get(e.rel)) and rec.mtime_ns == e.mtime_ns and rec.size == e.size)
+        ]
+        summary.files_unchanged = len(entries) - len(candidates)
+        for _ in self._process(candidates, deleted, known, skipped, summary, t0, len(entries)):
+            pass
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    # ----- the shared core ---------------------------------------------------------------------
+    def _process(self, candidates, deleted, known, skipped, summary, t0, files_total) -> Iterator[Progress]:
+        assert self.store and self.catalog
+        changed_anything = bool(deleted)
+        done = summary.files_unchanged
+        batch_size = max(1, self.settings.files_per_batch)
+        for start in range(0, len(candidates), batch_size):
+            batch = candidates[start : start + batch_size]
+            prepared, touched, dropped = self._prepare(batch, known, skipped)
+            summary.files_unchanged += len(touched)
+            if prepared or dropped:
+                changed_anything = True
+                self._write(prepared, dropped, summary)
+                summary.files_indexed += len(prepared)
+                summary.files_deleted += sum(1 for p in dropped if p in known)
+            if touched:
+                self.catalog.mark_done(touched)
+            done += len(batch)
+            yield Progress("index", files_total, done, summary.chunks_embedded,
+                           summary.chunks_embedded + summary.chunks_cached)
+        if deleted:
+            self.store.replace_files([], deleted)
+            self.catalog.mark_done([], deleted)
+            summary.files_deleted += len(deleted)
+        summary.files_skipped = skipped.total
+        summary.skipped_by_reason = dict(sorted(skipped.by_reason.items()))
+        if changed_anything:
+            yield Progress("optimize", files_total, done, summary.chunks_embedded)
+            self._maybe_optimize(force=True)
+            self.store.write_meta()
+        summary.chunks_total = self.store.count_chunks()
+
+    def _prepare(self, batch: list[FileEntry], known, skipped: SkipCounts):
+        """Read, filter and chunk; files whose bytes did not change only get their mtime refreshed."""
+        prepared: list[_Prepared] = []
+        touched: list[FileRecord] = []
+        dropped: list[str] = []
+        budget = self.embedder.token_budget()
+        for entry in batch:
+            try:
+                data = entry.abs.read_bytes()
+            except OSError as err:
+                log.warning("cannot read %s: %s", entry.rel, err)
+                skipped.add("unreadable", entry.rel)
+                dropped.append(entry.rel)
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            rec = known.get(entry.rel)
+            if rec is not None and rec.sha256 == digest:
+                touched.append(FileRecord(entry.rel, entry.mtime_ns, entry.size, digest, rec.chunks))
+                continue
+            reason = content_skip_reason(entry.rel, data, scan_secrets=self.settings.scan_secrets)
+            text = None if reason else decode_text(data)
+            if reason is None and text is None:
+                reason = "not-utf8"
+            if reason is not None:
+                skipped.add(reason, entry.rel)
+                dropped.append(entry.rel)
+                continue
+            chunks = chunk_file(entry.rel, text, budget=budget, count_tokens=self.embedder.count_tokens)
+            prepared.append(_Prepared(entry, digest, chunks))
+        return prepared, touched, dropped
+
+    def _write(self, prepared: list[_Prepared], dropped: list[str], summary: IndexSummary) -> None:
+        """Embed what the cache lacks, commit the batch's rows in one LanceDB commit, then mark done."""
+        assert self.store and self.catalog and self.cache
+        chunks = [c for p in prepared for c in p.chunks]
+        hashes = [c.content_hash for c in chunks]
+        cached = self.cache.get_many(hashes)
+        missing: dict[str, str] = {}
+        for c in chunks:
+            if c.content_hash not in cached:
+                missing.setdefault(c.content_hash, c.embed_text)
+        if missing:
+            t = time.perf_counter()
+            vectors = self.embedder.embed_documents(list(missing.values()))
+            summary.embed_seconds += time.perf_counter() - t
+            fresh = dict(zip(missing.keys(), vectors, strict=True))
+            self.cache.put_many(fresh)
+            cached.update(fresh)
+        summary.chunks_embedded += len(missing)
+        summary.chunks_cached += len(chunks) - len(missing)
+        matrix = np.stack([cached[h] for h in hashes]) if chunks else np.zeros((0, self.embedder.dim), np.float32)
+        rows = chunk_rows(chunks, matrix, [fts_fields(c) for c in chunks])
+        self.store.replace_files(rows, [p.entry.rel for p in prepared] + dropped)
+        self.catalog.mark_done(
+            [FileRecord(p.entry.rel, p.entry.mtime_ns, p.entry.size, p.sha256, len(p.chunks)) for p in prepared],
+            deleted=dropped,
+        )
+
+    def _maybe_optimize(self, *, force: bool = False) -> None:
+        assert self.store
+        version = self.store.table.version
+        if force or version - self._version_at_optimize >= 20:
+            self.store.optimize()
+            self._version_at_optimize = self.store.table.version
+
+
+def _merge_skips(into: SkipCounts, other: SkipCounts) -> None:
+    for reason, n in other.by_reason.items():
+        into.by_reason[reason] = into.by_reason.get(reason, 0) + n
+
+
+def _public_options(options: dict) -> dict:
+    """Embedder options worth recording in meta.json (never the API key)."""
+    return {k: v for k, v in options.items() if v is not None and k not in ("api_key",)}
+
+
+def index_repo(repo: str | Path, settings: IndexSettings | None = None, *, rebuild: bool = False,
+               embedder: Embedder | None = None) -> IndexSummary:
+    """Convenience: open, run to the end, close."""
+    indexer = Indexer(repo, settings, embedder=embedder)
+    indexer.open(rebuild=rebuild)
+    try:
+        return indexer.run_to_end()
+    finally:
+        indexer.close()
+
+
+__all__ = ["Indexer", "IndexSummary", "Progress", "index_repo", "resolve_repo", "IndexIncompatibleError"]

@@ -1,0 +1,1 @@
+"""Retrieval: read the index (lexical + dense), fuse, rerank, and assemble cited context."""

@@ -1,0 +1,1 @@
+"""Serving: the CLI, the FastAPI app (Continue, OpenAI-compatible, status) and the MCP server."""

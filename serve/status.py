@@ -1,0 +1,37 @@
+"""What an index holds, for `ragpilot status` and `GET /status`: read-only, never takes the writer lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..indexer.catalog import CATALOG_FILE, Catalog
+from ..indexer.store import IndexStore
+from ..indexer.watcher import read_watcher_status
+
+
+def repo_status(root: Path, index_dir: Path) -> dict:
+    """A JSON-ready description of ``root``'s index (``indexed: False`` when there is none)."""
+    meta = IndexStore.read_meta(index_dir)
+    base = {"repo": str(root), "index_dir": str(index_dir), "indexed": meta is not None}
+    if meta is None:
+        return base
+    store = IndexStore(index_dir, meta)
+    files = 0
+    if (index_dir / CATALOG_FILE).exists():
+        catalog = Catalog(index_dir)
+        try:
+            files = catalog.count()
+        finally:
+            catalog.close()
+    return {
+        **base,
+        "embedder": meta.embedder_name,
+        "embedder_id": meta.embedder_id,
+        "dim": meta.dim,
+        "chunker_version": meta.chunker_version,
+        "files": files,
+        "chunks": store.count_chunks(),
+        "created_at": meta.created_at,
+        "updated_at": meta.updated_at,
+        "watcher": read_watcher_status(index_dir),
+    }
