@@ -24,8 +24,8 @@ class IndexSettings(BaseSettings):
     embed_model: str | None = None  # hub id, local dir, ONNX or GGUF file, or remote model name
     embed_url: str | None = None  # ollama / OpenAI-compatible embeddings endpoint
     embed_api_key: str | None = None
-    embed_threads: int = 1
-    embed_batch_size: int = 32
+    embed_threads: int | None = None  # backend default (1: two threads on two shared cores oversubscribe)
+    embed_batch_size: int | None = None
     max_file_bytes: int = 1 << 20
     scan_secrets: bool = True
     files_per_batch: int = 64

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,9 +12,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..indexer.errors import RagpilotError, UsageError
+from ..indexer.errors import IndexMissingError, RagpilotError, UsageError
 from ..indexer.pipeline import Indexer, IndexSummary, resolve_repo
 from ..indexer.settings import IndexSettings
+from ..indexer.store import IndexStore
+from ..retrieval.rerankers import DEFAULT_RERANKER, create_reranker
+from ..retrieval.searcher import Searcher
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -175,24 +177,37 @@ def status(obj, path: Path, index_dir, as_json) -> None:
 @index_dir_option
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
-@click.option("--rerank", is_flag=True, help="Rerank with the local cross-encoder (slower, often better).")
+@click.option("--rerank", is_flag=True, help="Rerank with a cross-encoder (slower, often better).")
+@click.option("--reranker", default=DEFAULT_RERANKER, show_default=True, help="Reranker name, with --rerank.")
+@click.option("--reranker-model", help="Reranker model: hub id, local dir or ONNX file (or TEI url for 'tei').")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON list.")
 @click.pass_obj
-def search(obj, query, repo, index_dir, k, mode, rerank, as_json) -> None:
+def search(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_model, as_json) -> None:
     """Search the index of a repository."""
-    from ..retrieval.searcher import Searcher
-
     text = " ".join(query).strip()
     if not text:
         raise UsageError("the query is empty")
     root = resolve_repo(repo) if repo else find_repo_root(Path.cwd())
     settings = settings_from(obj, index_dir=index_dir)
-    searcher = Searcher.for_index(settings.index_dir_for(root), repo_hint=str(root), rerank=rerank)
+    index_path = settings.index_dir_for(root)
+    if IndexStore.read_meta(index_path) is None:
+        raise IndexMissingError(f"{root} is not indexed yet: run `ragpilot index {root}`")
+    ranker = create_reranker(reranker, **reranker_options(reranker, reranker_model)) if rerank else None
+    searcher = Searcher.for_index(index_path, reranker=ranker)
     hits = searcher.search(text, k=k, mode=mode, rerank=rerank)
+    if getattr(hits, "rerank_error", None):
+        err.print(f"[yellow]warning:[/] reranking failed ({hits.rerank_error}); showing the fused order")
     if as_json:
         click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
         return
     _print_hits(hits)
+
+
+def reranker_options(name: str, model: str | None) -> dict:
+    """``--reranker-model`` means a URL for the HTTP backend and a model for the local ones."""
+    if model is None:
+        return {}
+    return {"url": model} if name == "tei" else {"model": model}
 
 
 def _print_hits(hits) -> None:
@@ -247,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         err.print(f"[red]error:[/] {e}")
         return 1
+    except Exception as e:  # a bug: one line for the user, the traceback with -vv
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (run with -vv for the traceback)")
+        return 70
     return 0
 
 

@@ -1,0 +1,30 @@
+"""The wheel installs everything under the `ragpilot` namespace: nothing generic lands in site-packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_the_wheel_puts_every_module_under_the_ragpilot_namespace(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
+         str(ROOT)],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("ragpilot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {n.split("/")[0] for n in names}
+    assert top_level == {"ragpilot", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
+    for package in ("indexer", "retrieval", "serve", "eval"):
+        assert f"ragpilot/{package}/__init__.py" in names
+    assert "ragpilot/indexer/embedders/data/minilm-tokenizer.json" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "ragpilot = ragpilot.serve.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
