@@ -137,6 +137,36 @@ def _print_summary(s: IndexSummary) -> None:
     out.print(f"index: {s.index_dir}", style="dim")
 
 
+# ----- watch ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("path", default=".", type=click.Path(path_type=Path))
+@index_dir_option
+@embedder_options
+@click.option("--polling", is_flag=True, help="Poll the file system instead of using native events.")
+@click.pass_obj
+def watch(obj, path: Path, index_dir, embedder, embed_model, embed_url, polling) -> None:
+    """Index PATH, then keep the index live as files change, until Ctrl-C."""
+    from ..indexer.watcher import watch_repo
+
+    settings = settings_from(obj, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
+                             embed_url=embed_url)
+    root = resolve_repo(path)
+
+    def on_ready(watcher) -> None:
+        err.print(f"watching [bold]{root}[/] ({watcher.state().backend}); Ctrl-C to stop")
+
+    def on_batch(report) -> None:
+        what = "rescan" if report.rescan else f"{report.files} files"
+        if report.ok:
+            out.print(f"updated: {what}, {report.chunks_embedded} chunks embedded, {report.ms:.0f} ms")
+        else:
+            err.print(f"[yellow]batch failed ({what}):[/] {report.error}; will retry")
+
+    watch_repo(root, settings, on_batch=on_batch, on_ready=on_ready, polling=True if polling else None,
+               on_progress=None)
+    err.print("watcher stopped")
+
+
 # ----- status --------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("path", default=".", type=click.Path(path_type=Path))

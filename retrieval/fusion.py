@@ -1,0 +1,98 @@
+"""Pure functions that combine and tidy ranked lists of hits. No I/O, no models: easy to reason about.
+
+Reciprocal-rank fusion uses ranks only, so BM25 scores (unbounded) and cosine similarities (-1..1)
+never need calibrating against each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ..indexer.types import Hit
+from .hits import hit_key
+
+RRF_K = 60
+# Two chunks of one file are "the same place" when at least this share of the smaller one overlaps
+# the other: a method inside its collapsed class, or two splits of one long line. Line-window chunks
+# that share a few context lines stay separate.
+OVERLAP_SHARE = 0.5
+
+
+def rrf(
+    rankings: Sequence[Sequence[Hit]],
+    *,
+    k: int = RRF_K,
+    weights: Sequence[float] | None = None,
+) -> list[Hit]:
+    """Reciprocal-rank fusion: each list adds ``weight / (k + rank)`` (rank from 1) to a hit's score.
+
+    Hits are identified by chunk id; the first list that holds a hit supplies its fields. Ties keep
+    the order of first appearance (list order, then rank), so the result is deterministic.
+    """
+    if weights is None:
+        weights = [1.0] * len(rankings)
+    if len(weights) != len(rankings):
+        raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
+    if k < 0:
+        raise ValueError("k must be >= 0")
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        seen: set[str] = set()
+        for rank, hit in enumerate(ranking, start=1):
+            key = hit_key(hit)
+            if key in seen:  # a list naming a chunk twice counts it once, at its best rank
+                continue
+            seen.add(key)
+            first.setdefault(key, hit)
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+    order = sorted(first, key=lambda key: -scores[key])  # sorted() is stable: ties keep first appearance
+    return [replace(first[key], score=scores[key]) for key in order]
+
+
+def overlaps(a: Hit, b: Hit, *, share: float = OVERLAP_SHARE) -> bool:
+    """Same file and at least ``share`` of the shorter range lies inside the other."""
+    if a.path != b.path:
+        return False
+    common = min(a.end_line, b.end_line) - max(a.start_line, b.start_line) + 1
+    if common <= 0:
+        return False
+    shorter = min(a.end_line - a.start_line + 1, b.end_line - b.start_line + 1)
+    return common >= share * max(shorter, 1)
+
+
+def dedup_overlapping(hits: Sequence[Hit], *, share: float = OVERLAP_SHARE) -> list[Hit]:
+    """Drop every hit that overlaps a better-ranked hit of the same file (input is best first).
+
+    A method and its collapsed parent class, or two splits of one long line, show the same place:
+    the better-ranked one stays. Exact duplicates (same chunk id) go too.
+    """
+    kept: list[Hit] = []
+    by_path: dict[str, list[Hit]] = {}
+    seen: set[str] = set()
+    for hit in hits:
+        key = hit_key(hit)
+        if key in seen:
+            continue
+        same_file = by_path.setdefault(hit.path, [])
+        if any(overlaps(hit, other, share=share) for other in same_file):
+            continue
+        seen.add(key)
+        same_file.append(hit)
+        kept.append(hit)
+    return kept
+
+
+def cap_per_file(hits: Sequence[Hit], max_per_file: int) -> list[Hit]:
+    """Keep at most ``max_per_file`` hits of each file, in order, so no one file floods the results."""
+    if max_per_file <= 0:
+        return list(hits)
+    counts: dict[str, int] = {}
+    out: list[Hit] = []
+    for hit in hits:
+        n = counts.get(hit.path, 0)
+        if n < max_per_file:
+            counts[hit.path] = n + 1
+            out.append(hit)
+    return out

@@ -1,0 +1,180 @@
+"""The one entry point for reading an index: sources -> fuse -> dedup -> cap -> rerank (or fall back).
+
+Lexical search finds identifiers and exact names; dense search finds code described in other words.
+Reciprocal-rank fusion combines them without calibrating their scores. A failing reranker never
+fails a search: the fused order is returned, marked, and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ..indexer.embedders import Embedder, create_embedder
+from ..indexer.errors import IndexIncompatibleError, UsageError
+from ..indexer.store import IndexStore
+from ..indexer.types import Hit
+from .dense import DenseIndex
+from .fusion import RRF_K, cap_per_file, dedup_overlapping, rrf
+from .lexical import DEFAULT_BOOSTS, MAX_QUERY_CHARS, lexical_search
+from .rerankers import Reranker
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_K = 200
+
+
+class SearchResults(list[Hit]):
+    """The hits, best first, plus how they were produced (so callers can show a fallback)."""
+
+    def __init__(self, hits=(), *, mode: str = "hybrid", timings: dict[str, float] | None = None):
+        super().__init__(hits)
+        self.mode = mode
+        self.reranked = False  # True when the order is the reranker's
+        self.rerank_error: str | None = None  # set when reranking was asked for and failed
+        self.timings = timings or {}  # seconds per stage: lexical, embed, dense, rerank
+
+
+class Searcher:
+    """Hybrid search over one index. Thread-safe; safe while the indexer writes (each search reads
+    the latest committed version)."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        *,
+        reranker: Reranker | None = None,
+        rrf_k: int = RRF_K,
+        weights: tuple[float, float] = (1.0, 1.0),
+        max_per_file: int = 3,
+        fetch_factor: int = 4,
+        rerank_factor: int = 3,
+        boosts: Mapping[str, float] = DEFAULT_BOOSTS,
+    ):
+        _check_embedder(store, embedder)
+        self.store = store
+        self.embedder = embedder
+        self.reranker = reranker
+        self.rrf_k = rrf_k
+        self.weights = weights  # (lexical, dense)
+        self.max_per_file = max_per_file
+        self.fetch_factor = fetch_factor
+        self.rerank_factor = rerank_factor
+        self.boosts = boosts
+        self.dense = DenseIndex(store)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    @classmethod
+    def for_index(
+        cls, index_dir: Path, *, embedder: Embedder | None = None, reranker: Reranker | None = None, **options
+    ) -> Searcher:
+        """Open ``index_dir`` with the embedder it was built with (or check the one given matches)."""
+        store = IndexStore.open(Path(index_dir))
+        if embedder is None:
+            embedder = create_embedder(store.meta.embedder_name, **store.meta.embedder_options)
+        return cls(store, embedder, reranker=reranker, **options)
+
+    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", rerank: bool = False) -> SearchResults:
+        """The ``k`` best chunks for ``query``; ``mode`` is hybrid, dense or lexical."""
+        if not isinstance(query, str) or not query.strip():
+            raise UsageError("the search query is empty")
+        if mode not in MODES:
+            raise UsageError(f"unknown search mode '{mode}'; choose one of: {', '.join(MODES)}")
+        if not 1 <= k <= MAX_K:
+            raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
+        if rerank and self.reranker is None:
+            raise UsageError("reranking was requested but no reranker is configured (--reranker NAME)")
+        if len(query) > MAX_QUERY_CHARS:
+            log.info("query of %d characters cut to %d", len(query), MAX_QUERY_CHARS)
+            query = query[:MAX_QUERY_CHARS]
+
+        timings: dict[str, float] = {}
+        pool = k * self.rerank_factor if rerank else k
+        fetch = max(pool * self.fetch_factor, 40)
+        rankings: list[list[Hit]] = []
+        weights: list[float] = []
+        # In hybrid mode the lexical query runs in a worker while this thread embeds and scans vectors:
+        # LanceDB's FTS and numpy both release the GIL (measured p50 60 -> 43 ms at 100k chunks).
+        lexical = None
+        if mode == "hybrid":
+            lexical = self._workers().submit(self._lexical, query, fetch, timings)
+        elif mode == "lexical":
+            rankings.append(self._lexical(query, fetch, timings))
+            weights.append(self.weights[0])
+        if mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            vector = self.embedder.embed_query(query)
+            timings["embed"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dense = self.dense.search(vector, limit=fetch)
+            timings["dense"] = time.perf_counter() - t
+            if lexical is not None:
+                rankings.append(lexical.result())
+                weights.append(self.weights[0])
+            rankings.append(dense)
+            weights.append(self.weights[1])
+
+        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
+        candidates = cap_per_file(dedup_overlapping(fused), self.max_per_file)[:pool]
+        results = SearchResults(candidates[:k], mode=mode, timings=timings)
+        if rerank and candidates:
+            self._rerank(query, candidates, k, results)
+        return results
+
+    def _lexical(self, query: str, limit: int, timings: dict[str, float]) -> list[Hit]:
+        t = time.perf_counter()
+        hits = lexical_search(self.store, query, limit=limit, boosts=self.boosts)
+        timings["lexical"] = time.perf_counter() - t
+        return hits
+
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ragpilot-lexical")
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the worker threads (they are also stopped at interpreter exit)."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _rerank(self, query: str, candidates: list[Hit], k: int, results: SearchResults) -> None:
+        assert self.reranker is not None
+        t = time.perf_counter()
+        try:
+            reranked = self.reranker.rerank(query, candidates)
+        except Exception as err:  # any backend failure: keep the fused order, say so
+            name = self.reranker.id or type(self.reranker).__name__
+            results.rerank_error = f"reranker {name} failed: {err}"
+            log.warning("%s; returning results in fused order", results.rerank_error)
+            return
+        finally:
+            results.timings["rerank"] = time.perf_counter() - t
+        results[:] = reranked[:k]
+        results.reranked = True
+
+
+def _check_embedder(store: IndexStore, embedder: Embedder) -> None:
+    meta = store.meta
+    if embedder.id != meta.embedder_id or (embedder.dim and embedder.dim != meta.dim):
+        raise IndexIncompatibleError(
+            f"the index at {store.index_dir} was built with embedder '{meta.embedder_name}' "
+            f"({meta.embedder_id}, {meta.dim}-d) but the query embedder is {embedder.id} ({embedder.dim}-d); "
+            f"search with --embedder {meta.embedder_name}, or reindex with "
+            f"`ragpilot index --rebuild --embedder <name>` to use another embedder"
+        )

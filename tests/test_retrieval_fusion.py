@@ -1,0 +1,96 @@
+"""Reciprocal-rank fusion, overlap dedup and the per-file cap: pure functions on hand-made hits."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragpilot.indexer.types import Hit
+from ragpilot.retrieval.fusion import cap_per_file, dedup_overlapping, overlaps, rrf
+
+
+def hit(path: str, start: int, end: int, score: float = 0.0, *, kind: str = "function", cid: str = "") -> Hit:
+    return Hit(path=path, start_line=start, end_line=end, score=score, symbol="", language="python",
+               content=f"{path}:{start}", kind=kind, chunk_id=cid or f"{path}:{start}-{end}")
+
+
+A, B, C, D = hit("a.py", 1, 5), hit("b.py", 1, 5), hit("c.py", 1, 5), hit("d.py", 1, 5)
+
+
+def test_rrf_scores_are_the_sum_of_reciprocal_ranks():
+    fused = rrf([[A, B], [B, C]], k=60)
+    scores = {h.chunk_id: h.score for h in fused}
+    assert scores[A.chunk_id] == pytest.approx(1 / 61)
+    assert scores[B.chunk_id] == pytest.approx(1 / 62 + 1 / 61)
+    assert scores[C.chunk_id] == pytest.approx(1 / 62)
+    assert [h.chunk_id for h in fused] == [B.chunk_id, A.chunk_id, C.chunk_id]
+
+
+def test_a_hit_found_by_both_sources_beats_a_hit_ranked_first_by_one():
+    fused = rrf([[A, B, C], [D, C, B]])
+    assert fused[0].chunk_id in (B.chunk_id, C.chunk_id)
+    assert {fused[0].chunk_id, fused[1].chunk_id} == {B.chunk_id, C.chunk_id}
+
+
+def test_rrf_weights_favour_one_source():
+    lexical_first = rrf([[A], [B]], weights=[2.0, 1.0])
+    dense_first = rrf([[A], [B]], weights=[1.0, 2.0])
+    assert lexical_first[0].chunk_id == A.chunk_id
+    assert dense_first[0].chunk_id == B.chunk_id
+
+
+def test_rrf_ties_keep_first_appearance_and_results_are_deterministic():
+    fused = rrf([[A, B], [C, D]])
+    assert [h.chunk_id for h in fused] == [A.chunk_id, C.chunk_id, B.chunk_id, D.chunk_id]
+    assert fused == rrf([[A, B], [C, D]])
+
+
+def test_rrf_counts_a_chunk_listed_twice_in_one_source_once():
+    fused = rrf([[A, A, B]], k=0)
+    assert [h.chunk_id for h in fused] == [A.chunk_id, B.chunk_id]
+    assert fused[0].score == pytest.approx(1.0)
+
+
+def test_rrf_rejects_mismatched_weights_and_handles_empty_lists():
+    with pytest.raises(ValueError):
+        rrf([[A], [B]], weights=[1.0])
+    assert rrf([[], []]) == []
+
+
+def test_smaller_k_gives_the_top_ranks_more_weight():
+    # A is first in one list; B is third in both. A small k lets rank 1 win, a large k rewards agreement.
+    rankings = [[A, C, B], [D, hit("e.py", 1, 5), B]]
+
+    def order(k: int) -> list[str]:
+        return [h.chunk_id for h in rrf(rankings, k=k)]
+
+    assert order(0).index(A.chunk_id) < order(0).index(B.chunk_id)
+    assert order(60).index(B.chunk_id) < order(60).index(A.chunk_id)
+
+
+def test_overlap_needs_the_same_file_and_a_real_share_of_lines():
+    assert overlaps(hit("a.py", 1, 100, kind="collapsed"), hit("a.py", 10, 20))
+    assert overlaps(hit("a.py", 10, 20), hit("a.py", 15, 25))
+    assert not overlaps(hit("a.py", 1, 60), hit("a.py", 56, 110))  # windows sharing 5 context lines
+    assert not overlaps(hit("a.py", 1, 10), hit("a.py", 11, 20))
+    assert not overlaps(hit("a.py", 1, 10), hit("b.py", 1, 10))
+
+
+def test_dedup_keeps_the_better_ranked_of_a_method_and_its_collapsed_class():
+    method = hit("a.py", 10, 20, kind="function")
+    parent = hit("a.py", 1, 100, kind="collapsed")
+    other = hit("b.py", 1, 5)
+    assert dedup_overlapping([method, other, parent]) == [method, other]
+    assert dedup_overlapping([parent, method, other]) == [parent, other]
+
+
+def test_dedup_keeps_separate_places_of_one_file_and_drops_exact_duplicates():
+    first, second = hit("a.py", 1, 10), hit("a.py", 30, 40)
+    assert dedup_overlapping([first, second, first]) == [first, second]
+
+
+def test_cap_per_file_keeps_the_best_hits_of_each_file_in_order():
+    hits = [hit("a.py", i * 10, i * 10 + 5) for i in range(5)] + [B]
+    capped = cap_per_file(hits, 2)
+    assert [h.path for h in capped] == ["a.py", "a.py", "b.py"]
+    assert capped[:2] == hits[:2]
+    assert cap_per_file(hits, 0) == hits  # 0 disables the cap

@@ -1,0 +1,396 @@
+"""The Searcher end to end: a real repository indexed by the real pipeline into LanceDB, then searched."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE_FILES, write_files
+from ragpilot.indexer.codetokens import code_tokens
+from ragpilot.indexer.embedders import create_embedder
+from ragpilot.indexer.errors import IndexIncompatibleError, IndexMissingError, UsageError
+from ragpilot.indexer.pipeline import index_repo
+from ragpilot.indexer.settings import IndexSettings
+from ragpilot.indexer.store import IndexStore
+from ragpilot.retrieval.fusion import overlaps
+from ragpilot.retrieval.lexical import lexical_search
+from ragpilot.retrieval.rerankers import Reranker
+from ragpilot.retrieval.searcher import Searcher
+
+EXTRA_FILES = {
+    "src/auth/tokens.py": '''
+        """Issuing and checking signed session tokens."""
+
+        import hmac
+
+
+        def issue_refresh_token(user_id: str, secret: bytes) -> str:
+            digest = hmac.new(secret, user_id.encode(), "sha256").hexdigest()
+            return f"{user_id}.{digest}"
+
+
+        def verify_signature(token: str, secret: bytes) -> bool:
+            user_id, _, digest = token.partition(".")
+            return hmac.compare_digest(issue_refresh_token(user_id, secret), token)
+        ''',
+    "src/util/checksum.rs": '''
+        /// CRC-32 of a byte slice (IEEE polynomial), table-free.
+        pub fn compute_crc32_checksum(data: &[u8]) -> u32 {
+            let mut crc: u32 = 0xFFFF_FFFF;
+            for byte in data {
+                crc ^= *byte as u32;
+                for _ in 0..8 {
+                    let mask = (!(crc & 1)).wrapping_add(1);
+                    crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+                }
+            }
+            !crc
+        }
+        ''',
+    "src/db/SchemaMigrator.java": '''
+        package db;
+
+        import java.util.List;
+
+        public class SchemaMigrator {
+            private final List<String> pending;
+
+            public SchemaMigrator(List<String> pending) {
+                this.pending = pending;
+            }
+
+            public int applyPendingMigrations(Connection conn) {
+                int applied = 0;
+                for (String sql : pending) {
+                    conn.execute(sql);
+                    applied++;
+                }
+                return applied;
+            }
+        }
+        ''',
+    "src/images/thumbnails.py": '''
+        def resize_thumbnail(image, max_width: int):
+            """Scale the image down so it is at most max_width pixels wide, keeping its aspect ratio."""
+            if image.width <= max_width:
+                return image
+            ratio = max_width / image.width
+            return image.resize((max_width, round(image.height * ratio)))
+        ''',
+    "src/mail/smtp.go": '''
+        package mail
+
+        import "net/smtp"
+
+        // SendEmail delivers a plain-text message through the configured relay.
+        func SendEmail(relay string, to string, subject string, body string) error {
+            msg := []byte("Subject: " + subject + "\\r\\n\\r\\n" + body)
+            return smtp.SendMail(relay, nil, "noreply@example.com", []string{to}, msg)
+        }
+        ''',
+    "src/stats/median.ts": '''
+        export function median(values: number[]): number {
+          const sorted = [...values].sort((a, b) => a - b);
+          const mid = Math.floor(sorted.length / 2);
+          return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        }
+        ''',
+}
+
+
+def _retry_client() -> str:
+    """A file with many retry-related functions: without a cap it would fill the results."""
+    parts = ['"""HTTP client helpers that all deal with retries."""\n']
+    for i in range(8):
+        body = "\n".join(f"    step_{j} = retry_budget(attempt, {i * 10 + j})" for j in range(25))
+        parts.append(f"def retry_variant_{i}(attempt):\n    \"\"\"Retry variant {i}.\"\"\"\n{body}\n"
+                     "    return retry_budget\n")
+    return "\n\n".join(parts)
+
+
+def _big_class() -> str:
+    """A class too long for one chunk: stored as a collapsed skeleton plus one chunk per method."""
+    methods = []
+    for i in range(8):
+        body = "\n".join(f"        total_{j} = self.window_{j} * factor + {j}" for j in range(12))
+        methods.append(f"    def rebalance_shard_{i}(self, factor):\n"
+                       f"        \"\"\"Rebalance shard {i}.\"\"\"\n{body}\n        return total_0\n")
+    return "class ShardBalancer:\n    \"\"\"Spreads keys over shards.\"\"\"\n\n" + "\n".join(methods)
+
+
+def make_repo(root: Path) -> Path:
+    write_files(root, {**SAMPLE_FILES, **EXTRA_FILES})
+    (root / "src/http/client.py").write_text(_retry_client(), encoding="utf-8")
+    (root / "src/shards/balancer.py").parent.mkdir(parents=True, exist_ok=True)
+    (root / "src/shards/balancer.py").write_text(_big_class(), encoding="utf-8")
+    return root
+
+
+def index(root: Path, index_dir: Path, embedder: str = "hashing") -> Path:
+    index_repo(root, IndexSettings(home=index_dir.parent / "home", index_dir=index_dir, embedder=embedder))
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("search")
+    root = make_repo(base / "repo")
+    return root, index(root, base / "idx")
+
+
+@pytest.fixture(scope="module")
+def searcher(indexed) -> Searcher:
+    return Searcher.for_index(indexed[1])
+
+
+def paths(hits) -> list[str]:
+    return [h.path for h in hits]
+
+
+# ----- what each source is good at ---------------------------------------------------------------
+def test_an_identifier_query_finds_its_definition_first_in_hybrid_mode(searcher):
+    for query, path in [("compute_crc32_checksum", "src/util/checksum.rs"),
+                        ("applyPendingMigrations", "src/db/SchemaMigrator.java"),
+                        ("parseSearchQuery", "web/parseQuery.ts")]:
+        assert paths(searcher.search(query, mode="lexical", k=5))[0] == path
+        assert paths(searcher.search(query, mode="hybrid", k=5))[0] == path
+
+
+def test_a_camel_case_query_matches_a_snake_case_identifier(searcher):
+    assert paths(searcher.search("computeCrc32Checksum", mode="lexical", k=3))[0] == "src/util/checksum.rs"
+
+
+@pytest.mark.slow
+def test_a_natural_language_query_without_shared_words_is_found_by_the_dense_side(tmp_path):
+    root = make_repo(tmp_path / "repo")
+    s = Searcher.for_index(index(root, tmp_path / "idx", embedder="minilm-onnx"))
+    assert s.embedder.id == "minilm-onnx-int8"
+    query, target = "make a photo smaller", "src/images/thumbnails.py"
+    target_text = (root / target).read_text()
+    assert not set(code_tokens(query)) & set(code_tokens(target_text + " " + target))  # precondition
+    assert target not in paths(s.search(query, mode="lexical", k=10))
+    assert target in paths(s.search(query, mode="dense", k=3))
+    assert target in paths(s.search(query, mode="hybrid", k=3))
+    # ...while identifier queries still come out on top with the real model.
+    assert paths(s.search("compute_crc32_checksum", mode="hybrid", k=3))[0] == "src/util/checksum.rs"
+
+
+# ----- the shape of the results -----------------------------------------------------------------
+def test_hits_carry_repo_relative_paths_and_the_exact_1_based_inclusive_lines(searcher, indexed):
+    root, _ = indexed
+    hits = searcher.search("retry backoff delay attempts", k=10)
+    assert hits
+    for h in hits:
+        assert not Path(h.path).is_absolute() and "\\" not in h.path
+        assert 1 <= h.start_line <= h.end_line
+        if h.kind != "collapsed":
+            lines = (root / h.path).read_text().split("\n")
+            assert h.content == "\n".join(lines[h.start_line - 1 : h.end_line])
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_no_file_floods_the_results(indexed):
+    _, idx = indexed
+    capped = Searcher.for_index(idx, max_per_file=2).search("retry", k=10)
+    uncapped = Searcher.for_index(idx, max_per_file=0).search("retry", k=10)
+    assert paths(uncapped).count("src/http/client.py") > 2  # precondition: the file would flood
+    assert max(paths(capped).count(p) for p in set(paths(capped))) <= 2
+    assert len(set(paths(capped))) > len(set(paths(uncapped)))
+
+
+def test_a_method_and_its_collapsed_class_are_not_both_returned(searcher):
+    store = searcher.store
+    raw = lexical_search(store, "rebalance_shard_3", limit=20)
+    balancer = [h for h in raw if h.path == "src/shards/balancer.py"]
+    assert any(h.kind == "collapsed" for h in balancer)  # precondition: both chunks match
+    assert any(overlaps(a, b) for a in balancer for b in balancer if a is not b)
+    for mode in ("lexical", "hybrid"):
+        found = searcher.search("rebalance_shard_3", k=10, mode=mode)
+        hits = [h for h in found if h.path == "src/shards/balancer.py"]
+        assert hits
+        assert not any(overlaps(a, b) for a in hits for b in hits if a is not b)
+    best = searcher.search("rebalance_shard_3", k=1, mode="lexical")[0]
+    assert best.symbol == "ShardBalancer > rebalance_shard_3"
+
+
+# ----- queries that must never break --------------------------------------------------------------
+@pytest.mark.parametrize("query", ['"', "((", "*:*", "\\", "-- ; --", "ä ö ü", "!@#$%^&*()[]{}<>?/|~`"])
+def test_a_query_with_nothing_searchable_gives_an_empty_lexical_answer_not_an_error(searcher, query):
+    assert searcher.search(query, k=5, mode="lexical") == []
+    assert len(searcher.search(query, k=5, mode="hybrid")) == 5  # the dense side still answers
+
+
+@pytest.mark.parametrize("query", ['"unbalanced AND (', "-- ; DROP TABLE chunks; --", "path:src/* OR NOT x^2",
+                                   "' OR 1=1 --", "field:value~2 +must -not"])
+def test_query_syntax_characters_never_cause_an_error(searcher, query):
+    for mode in ("lexical", "hybrid", "dense"):
+        assert isinstance(searcher.search(query, k=5, mode=mode), list)
+
+
+def test_query_syntax_in_a_real_query_is_treated_as_words(searcher):
+    hits = searcher.search('"SendEmail" AND (relay OR subject:', k=3, mode="lexical")
+    assert paths(hits)[0] == "src/mail/smtp.go"
+
+
+def test_a_one_megabyte_query_is_cut_not_refused(searcher):
+    huge = ("median values sorted " * 60_000)[: 1 << 20]
+    hits = searcher.search(huge, k=3)
+    assert paths(hits)[0] == "src/stats/median.ts"
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_an_empty_query_is_a_usage_error(searcher, query):
+    with pytest.raises(UsageError, match="empty"):
+        searcher.search(query)
+
+
+def test_bad_arguments_are_usage_errors(searcher):
+    with pytest.raises(UsageError, match="mode"):
+        searcher.search("retry", mode="semantic")
+    with pytest.raises(UsageError, match="k must"):
+        searcher.search("retry", k=0)
+    with pytest.raises(UsageError, match="reranker"):
+        searcher.search("retry", rerank=True)
+
+
+# ----- index compatibility ------------------------------------------------------------------------
+def test_for_index_uses_the_embedder_recorded_in_the_index(indexed):
+    _, idx = indexed
+    s = Searcher.for_index(idx)
+    assert s.embedder.id == IndexStore.open(idx).meta.embedder_id == "hashing-384"
+
+
+def test_a_different_embedder_is_refused_with_the_reindex_command(indexed):
+    _, idx = indexed
+    with pytest.raises(IndexIncompatibleError, match=r"ragpilot index --rebuild --embedder"):
+        Searcher.for_index(idx, embedder=create_embedder("hashing", dim=256))
+
+
+def test_searching_a_directory_that_was_never_indexed_says_so(tmp_path):
+    with pytest.raises(IndexMissingError):
+        Searcher.for_index(tmp_path / "nothing")
+
+
+# ----- reranking ------------------------------------------------------------------------------------
+class _Reverse(Reranker):
+    id = "reverse"
+
+    def __init__(self):
+        self.seen: list[int] = []
+
+    def score(self, query, passages):
+        self.seen.append(len(passages))
+        return [float(i) for i in range(len(passages))]  # the last candidate scores best
+
+
+class _Failing(Reranker):
+    id = "failing"
+
+    def score(self, query, passages):
+        raise RuntimeError("model exploded")
+
+
+def test_reranking_reorders_an_over_fetch_of_three_times_k(indexed):
+    _, idx = indexed
+    reranker = _Reverse()
+    s = Searcher.for_index(idx, reranker=reranker)
+    fused = s.search("retry", k=4)
+    reranked = s.search("retry", k=4, rerank=True)
+    assert reranker.seen == [12]
+    assert reranked.reranked and reranked.rerank_error is None
+    assert len(reranked) == 4
+    assert [(h.path, h.start_line) for h in reranked] != [(h.path, h.start_line) for h in fused]
+
+
+def test_a_failing_reranker_falls_back_to_the_fused_order_and_says_so(indexed, caplog):
+    _, idx = indexed
+    s = Searcher.for_index(idx, reranker=_Failing())
+    with caplog.at_level(logging.WARNING, logger="ragpilot.retrieval.searcher"):
+        hits = s.search("retry backoff", k=5, rerank=True)
+    plain = s.search("retry backoff", k=5)
+    assert [(h.path, h.start_line) for h in hits] == [(h.path, h.start_line) for h in plain]
+    assert not hits.reranked
+    assert "model exploded" in hits.rerank_error
+    assert any("model exploded" in r.getMessage() for r in caplog.records)
+
+
+# ----- a live index ---------------------------------------------------------------------------------
+def test_searches_see_changes_and_deletions_after_reindexing(tmp_path):
+    root = make_repo(tmp_path / "repo")
+    idx = index(root, tmp_path / "idx")
+    s = Searcher.for_index(idx)
+    assert "src/stats/median.ts" in paths(s.search("median", mode="dense", k=3))
+    (root / "src/stats/median.ts").unlink()
+    (root / "src/new_feature.py").write_text("def quantile_sketch_merge(a, b):\n    return a + b\n")
+    index(root, idx)
+    for mode in ("lexical", "dense", "hybrid"):
+        found = paths(s.search("quantile_sketch_merge", mode=mode, k=3))
+        assert found[0] == "src/new_feature.py", mode
+        assert "src/stats/median.ts" not in paths(s.search("median", mode=mode, k=20)), mode
+
+
+def test_searching_while_the_index_is_being_written_never_fails(tmp_path):
+    root = make_repo(tmp_path / "repo")
+    idx = index(root, tmp_path / "idx")
+    s = Searcher.for_index(idx)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def writer():
+        try:
+            i = 0
+            while not stop.is_set() and i < 8:
+                (root / "src/churn.py").write_text(f"def churn_{i}(x):\n    return x * {i}\n")
+                index(root, idx)
+                i += 1
+        except BaseException as err:  # noqa: BLE001 - reported by the test
+            errors.append(err)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    searched = 0
+    deadline = time.monotonic() + 60
+    try:
+        while thread.is_alive() and time.monotonic() < deadline:
+            for mode in ("hybrid", "dense", "lexical"):
+                hits = s.search("compute_crc32_checksum", mode=mode, k=3)
+                assert paths(hits)[0] == "src/util/checksum.rs", mode
+                searched += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert searched > 0
+
+
+def test_dense_search_above_the_in_memory_limit_uses_lancedb_and_agrees(searcher):
+    from ragpilot.retrieval.dense import DenseIndex
+
+    vector = searcher.embedder.embed_query("sorted values middle element")
+    in_memory = DenseIndex(searcher.store).search(vector, limit=8)
+    via_lancedb = DenseIndex(searcher.store, max_rows=0).search(vector, limit=8)
+    assert [h.score for h in via_lancedb] == pytest.approx([h.score for h in in_memory], abs=1e-5)
+    assert via_lancedb[0].chunk_id == in_memory[0].chunk_id  # (lower ranks may order ties differently)
+    assert {h.chunk_id: round(h.score, 4) for h in via_lancedb if h.score > in_memory[-1].score + 1e-4} == {
+        h.chunk_id: round(h.score, 4) for h in in_memory if h.score > in_memory[-1].score + 1e-4}
+
+
+def test_an_unreadable_vector_snapshot_is_reloaded_not_reported(searcher):
+    from ragpilot.retrieval.dense import DenseIndex
+
+    dense = DenseIndex(searcher.store)
+    vector = searcher.embedder.embed_query("median")
+    expected = [h.chunk_id for h in dense.search(vector, limit=3)]
+    stale = dense._snap
+
+    class Vanished:
+        def take_row_ids(self, ids):
+            raise OSError("version files were cleaned up")
+
+    stale.table = Vanished()
+    assert [h.chunk_id for h in dense.search(vector, limit=3)] == expected
+    assert dense._snap is not stale
