@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -53,6 +54,22 @@ class IndexMeta:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+@contextmanager
+def lance_errors(index_dir: Path) -> Iterator[None]:
+    """Turn LanceDB's errors about damaged files into the one error users can act on."""
+    try:
+        yield
+    except RagpilotError:
+        raise
+    except (RuntimeError, OSError, ValueError) as err:
+        if "lance" not in str(err).lower() and not isinstance(err, OSError):
+            raise
+        first_line = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise IndexIncompatibleError(
+            f"reading the index at {index_dir} failed ({first_line}); {REBUILD_HINT}"
+        ) from err
+
+
 def chunk_id(chunk: Chunk) -> str:
     raw = f"{chunk.path}\0{chunk.start_line}\0{chunk.end_line}\0{chunk.content_hash}"
     return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
@@ -91,10 +108,15 @@ class IndexStore:
         # A zero interval makes every read check for a newer version: readers in the server always see
         # the watcher's latest commit.
         self._db = lancedb.connect(
-            str(index_dir / "lance"),
+            str(index_dir / "lance"),  # == lance_uri
             read_consistency_interval=timedelta(0) if read_consistency else None,
         )
         self._table = None
+
+    @property
+    def lance_uri(self) -> str:
+        """Where the LanceDB database lives (for readers that pin a version)."""
+        return str(self.index_dir / "lance")
 
     # ----- opening -----------------------------------------------------------------------------
     @staticmethod

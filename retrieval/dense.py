@@ -115,7 +115,7 @@ class DenseIndex:
 
         t0 = time.perf_counter()
         # A second handle, pinned: the store's own handle always follows the latest version.
-        pinned = lancedb.connect(str(self.store.index_dir / "lance")).open_table(TABLE)
+        pinned = lancedb.connect(self.store.lance_uri).open_table(TABLE)
         pinned.checkout(version)
         data = pinned.search().select(["vector"]).with_row_id(True).limit(None).to_arrow()
         row_ids = data.column("_rowid").to_numpy()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..indexer.embedders import Embedder, create_embedder
 from ..indexer.errors import IndexIncompatibleError, UsageError
-from ..indexer.store import IndexStore
+from ..indexer.store import IndexStore, lance_errors
 from ..indexer.types import Hit
 from .dense import DenseIndex
 from .fusion import RRF_K, cap_per_file, dedup_overlapping, rrf
@@ -76,13 +76,18 @@ class Searcher:
         cls, index_dir: Path, *, embedder: Embedder | None = None, reranker: Reranker | None = None, **options
     ) -> Searcher:
         """Open ``index_dir`` with the embedder it was built with (or check the one given matches)."""
-        store = IndexStore.open(Path(index_dir))
+        with lance_errors(Path(index_dir)):
+            store = IndexStore.open(Path(index_dir))
         if embedder is None:
             embedder = create_embedder(store.meta.embedder_name, **store.meta.embedder_options)
         return cls(store, embedder, reranker=reranker, **options)
 
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid", rerank: bool = False) -> SearchResults:
         """The ``k`` best chunks for ``query``; ``mode`` is hybrid, dense or lexical."""
+        with lance_errors(self.store.index_dir):
+            return self._search(query, k=k, mode=mode, rerank=rerank)
+
+    def _search(self, query: str, *, k: int, mode: str, rerank: bool) -> SearchResults:
         if not isinstance(query, str) or not query.strip():
             raise UsageError("the search query is empty")
         if mode not in MODES:
