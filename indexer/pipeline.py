@@ -111,10 +111,17 @@ class Indexer:
         self.settings = settings or IndexSettings()
         self.index_dir = self.settings.index_dir_for(self.root)
         self._embedder = embedder
-        self._embedder_name = embedder_name or self.settings.embedder
+        self._embedder_name = (
+            embedder_name or getattr(embedder, "registry_name", None) or self.settings.embedder
+        )
         self.rules = IgnoreRules(
             self.root, max_file_bytes=self.settings.max_file_bytes, scan_secrets=self.settings.scan_secrets
         )
+        # An index kept inside the repository must not index itself.
+        try:
+            self._own_dir: str | None = self.index_dir.relative_to(self.root).as_posix() + "/"
+        except ValueError:
+            self._own_dir = None
         self.store: IndexStore | None = None
         self.catalog: Catalog | None = None
         self.cache: EmbeddingCache | None = None
@@ -195,6 +202,8 @@ class Indexer:
         yield Progress("scan")
         walked = walk_repo(self.root, max_file_bytes=self.settings.max_file_bytes, rules=self.rules)
         skipped = walked.skipped
+        if self._own_dir:
+            walked.files = [e for e in walked.files if not e.rel.startswith(self._own_dir)]
         known = self.catalog.all()
         present = {e.rel for e in walked.files}
         deleted = sorted(set(known) - present)
@@ -246,19 +255,21 @@ class Indexer:
                 gone.add(rel)
                 prefix = rel + "/"
                 gone.update(p for p in known if p.startswith(prefix))
+        if self._own_dir:
+            entries = {rel: e for rel, e in entries.items() if not rel.startswith(self._own_dir)}
         deleted = sorted(p for p in gone if p in known and p not in entries)
-        candidates = [
-            e for e in entries.values()
-            if not ((rec := known.get(e.rel)) and rec.mtime_ns == e.mtime_ns and rec.size == e.size)
-        ]
-        summary.files_unchanged = len(entries) - len(candidates)
-        for _ in self._process(candidates, deleted, known, skipped, summary, t0, len(entries)):
+        # Paths an event named are always hashed: a same-size rewrite within one mtime tick must not
+        # be mistaken for "unchanged". Unchanged bytes only refresh the catalog.
+        candidates = list(entries.values())
+        for _ in self._process(candidates, deleted, known, skipped, summary, t0, len(entries),
+                               force_optimize=False):
             pass
         summary.seconds = time.perf_counter() - t0
         return summary
 
     # ----- the shared core ---------------------------------------------------------------------
-    def _process(self, candidates, deleted, known, skipped, summary, t0, files_total) -> Iterator[Progress]:
+    def _process(self, candidates, deleted, known, skipped, summary, t0, files_total, *,
+                 force_optimize: bool = True) -> Iterator[Progress]:
         assert self.store and self.catalog
         changed_anything = bool(deleted)
         done = summary.files_unchanged
@@ -285,7 +296,9 @@ class Indexer:
         summary.skipped_by_reason = dict(sorted(skipped.by_reason.items()))
         if changed_anything:
             yield Progress("optimize", files_total, done, summary.chunks_embedded)
-            self._maybe_optimize(force=True)
+            # A full run compacts at its end; the watcher's small batches compact every N commits
+            # (new rows are searchable before compaction, just a little slower).
+            self._maybe_optimize(force=force_optimize)
             self.store.write_meta()
         summary.chunks_total = self.store.count_chunks()
 

@@ -20,7 +20,7 @@ from ..retrieval.rerankers import DEFAULT_RERANKER, create_reranker
 from ..retrieval.searcher import Searcher
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def find_repo_root(start: Path) -> Path:

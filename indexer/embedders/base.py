@@ -26,6 +26,7 @@ class Embedder(ABC):
     document_prefix: str = ""
     query_prefix: str = ""
     batch_size: int = 32
+    registry_name: str = ""  # set by create_embedder: the name the index records
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

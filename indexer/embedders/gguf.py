@@ -80,13 +80,16 @@ class LlamaCppEmbedder(Embedder):
 def gguf(
     *,
     model_path: str | None = None,
+    model: str | None = None,
     max_tokens: int = 512,
     threads: int = 1,
     batch_size: int = 32,
     document_prefix: str | None = None,
     query_prefix: str | None = None,
 ) -> LlamaCppEmbedder:
-    """Any GGUF embedding model file; prefixes follow the model family found in the file name."""
+    """Any GGUF embedding model file (``model_path``, or ``model`` as ``--embed-model`` passes it);
+    prefixes follow the model family found in the file name."""
+    model_path = model_path or model
     if not model_path:
         raise UsageError("the gguf embedder needs model_path=<file.gguf>")
     path = Path(model_path).expanduser()

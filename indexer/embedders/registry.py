@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from ..errors import UsageError
@@ -30,4 +31,16 @@ def create_embedder(name: str, **options) -> Embedder:
         factory = _FACTORIES[name]
     except KeyError:
         raise UsageError(f"unknown embedder '{name}'; choose one of: {', '.join(available())}") from None
-    return factory(**{k: v for k, v in options.items() if v is not None})
+    options = {k: v for k, v in options.items() if v is not None}
+    check_options(name, factory, options)
+    embedder = factory(**options)
+    embedder.registry_name = name  # recorded in the index so a searcher can rebuild the same embedder
+    return embedder
+
+
+def check_options(name: str, factory: Callable[..., Embedder], options: dict) -> None:
+    """A wrong option is the user's mistake: say so as a UsageError, not a TypeError traceback."""
+    try:
+        inspect.signature(factory).bind(**options)
+    except TypeError as err:
+        raise UsageError(f"embedder '{name}': {err}") from None
