@@ -1,0 +1,102 @@
+"""The FastAPI app factory: Continue's context provider, ragpilot search, OpenAI-compatible endpoints.
+
+Resources built at startup (repositories with their indexers and watchers, the chat backends) live on
+``app.state`` and are closed at shutdown. Injected objects (``repos``, ``llm``) are used as given and
+left to their owner to close, so tests can pass real components cheaply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ..indexer.errors import RagpilotError
+from .auth import BearerAuthMiddleware
+from .http_errors import install_error_handlers
+from .llm import ChatBackend
+from .models import ModelCatalog, chat_backend_from, completion_backend_from
+from .rag import Retriever
+from .repos import ProgressHook, RepoSet
+from .routes import continue_provider, health, openai, openai_chat, search
+from .settings import ServeSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: ServeSettings,
+    *,
+    repos: RepoSet | None = None,
+    llm: ChatBackend | None = None,
+    completion_llm: ChatBackend | None = None,
+    on_progress: ProgressHook | None = None,
+    on_startup: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the app. Without ``repos``, ``settings.repos`` are opened at startup, indexed in the
+    background and watched; without ``llm``, the chat backend named by the settings is loaded (if it
+    cannot be, chat answers 503 with the reason while retrieval keeps working).
+
+    ``on_startup`` runs once the models are loaded (the CLI starts its indexing there): llama-cpp
+    points stdout/stderr at /dev/null while it loads a model, which would swallow progress lines."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned_repos = None
+        repo_set = repos
+        if repo_set is None:
+            repo_set = owned_repos = await asyncio.to_thread(RepoSet.from_settings, settings)
+        catalog = None
+        try:
+            catalog = await _load_models(settings, llm, completion_llm, repo_set)
+            if owned_repos is not None and settings.index_on_start:
+                owned_repos.start(watch=settings.watch, debounce_s=settings.watch_debounce_s,
+                                  on_progress=on_progress)
+            elif owned_repos is not None:
+                owned_repos.skip_indexing()
+            if on_startup is not None:
+                on_startup()
+            app.state.settings = settings
+            app.state.repos = repo_set
+            app.state.retriever = Retriever(repo_set)
+            app.state.models = catalog
+            yield
+        finally:
+            if catalog is not None and llm is None:
+                await catalog.aclose()
+            if owned_repos is not None:
+                await asyncio.to_thread(owned_repos.close)
+
+    app = FastAPI(title="ragpilot", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    install_error_handlers(app)
+    for module in (health, continue_provider, search, openai, openai_chat):
+        app.include_router(module.router)
+    app.add_middleware(BearerAuthMiddleware, api_key=settings.api_key)
+    return app
+
+
+async def _load_models(settings: ServeSettings, llm: ChatBackend | None, completion_llm: ChatBackend | None,
+                       repo_set: RepoSet) -> ModelCatalog:
+    embedder_names = tuple(dict.fromkeys(r.embedder_name for r in repo_set.repos))
+    chat, chat_error = llm, None
+    if chat is None:
+        try:
+            chat = await asyncio.to_thread(chat_backend_from, settings)
+            await chat.ready()
+        except RagpilotError as err:
+            log.warning("chat is unavailable (%s); retrieval endpoints still work", err)
+            chat, chat_error = None, err
+    completion, completion_error = completion_llm, None
+    if completion is None and llm is None:
+        try:
+            completion = await asyncio.to_thread(completion_backend_from, settings)
+            if completion is not None:
+                await completion.ready()
+        except RagpilotError as err:
+            log.warning("the completion backend is unavailable: %s", err)
+            completion, completion_error = None, err
+    return ModelCatalog(chat, completion, chat_error=chat_error, completion_error=completion_error,
+                        embedder_names=embedder_names)

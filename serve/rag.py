@@ -1,0 +1,91 @@
+"""Retrieval for the serving layer: a question -> cited snippets that fit a token budget.
+
+Shared by ``/retrieve``, the chat endpoint and the MCP tools. Snippet text comes from the index
+only (retrieval's context assembly reads stored chunks, never the disk), so no request can read a
+file that is not in a served, indexed repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..retrieval.context import ContextPiece, assemble_context, render_piece
+from .repos import RepoSet, ServedRepo
+
+TokenCounter = Callable[[str], int]
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free estimate for budgets: code runs about 3 characters a token."""
+    return (len(text) + 2) // 3
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """A cited piece of a served repository. ``path`` is what citations show: repository-relative,
+    prefixed by the repository's name when the search spanned several."""
+
+    repo: ServedRepo
+    path: str
+    rel_path: str
+    start_line: int
+    end_line: int
+    text: str
+    score: float
+    symbol: str = ""
+    language: str = ""
+
+    @property
+    def citation(self) -> str:
+        return f"{self.path}:{self.start_line}-{self.end_line}"
+
+    @property
+    def uri(self) -> str:
+        return self.repo.uri_for(self.rel_path)
+
+    def to_json(self) -> dict:
+        return {"repo": self.repo.name, "path": self.rel_path, "start_line": self.start_line,
+                "end_line": self.end_line, "score": round(float(self.score), 6), "symbol": self.symbol,
+                "language": self.language, "text": self.text}
+
+
+class Retriever:
+    """Search the chosen repositories and assemble the best hits into snippets within a budget."""
+
+    def __init__(self, repos: RepoSet):
+        self.repos = repos
+
+    def snippets(self, query: str, targets: Sequence[ServedRepo], *, k: int, budget_tokens: int,
+                 count_tokens: TokenCounter = approx_tokens, rerank: bool = False,
+                 mode: str = "hybrid") -> list[Snippet]:
+        found = self.repos.search(query, targets, k=k, mode=mode, rerank=rerank)
+        several = len(targets) > 1
+        per_repo: dict[str, list] = {}
+        for repo, hit in found:
+            per_repo.setdefault(str(repo.root), [repo, []])[1].append(hit)
+        out: list[Snippet] = []
+        for repo, hits in per_repo.values():
+            context = assemble_context(hits, budget_tokens=budget_tokens, count_tokens=count_tokens,
+                                       store=repo.searcher.store)
+            out.extend(_snippet(repo, p, several) for p in context.pieces)
+        if len(per_repo) > 1:  # each repository had the whole budget: keep the best that fit together
+            out = _best_within(out, budget_tokens, count_tokens)
+        return out
+
+
+def _snippet(repo: ServedRepo, piece: ContextPiece, prefixed: bool) -> Snippet:
+    path = f"{repo.name}/{piece.path}" if prefixed else piece.path
+    return Snippet(repo, path, piece.path, piece.start_line, piece.end_line, piece.text, piece.score,
+                   piece.symbol, piece.language)
+
+
+def _best_within(snippets: Sequence[Snippet], budget: int, count_tokens: TokenCounter) -> list[Snippet]:
+    kept, used = [], 0
+    for s in sorted(snippets, key=lambda s: s.score, reverse=True):
+        cost = count_tokens(render_piece(99, ContextPiece(s.path, s.start_line, s.end_line, s.text, s.score,
+                                                          s.symbol, s.language))) + 1
+        if used + cost <= budget:
+            kept.append(s)
+            used += cost
+    return kept

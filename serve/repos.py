@@ -1,0 +1,362 @@
+"""The repositories a server serves: for each, its writer (indexer + watcher), its searcher and its state.
+
+At start each repository is indexed incrementally in a background thread, then watched (unless told
+not to), while the server already answers from the previous index. Indexing is recorded as data
+(:class:`IndexingState`) for ``/status``. Another process holding the writer lock (``ragpilot watch``)
+is not an error: the repository is then served read-only, kept live by that process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ..indexer.embedders import Embedder, create_embedder
+from ..indexer.errors import IndexBusyError, IndexMissingError, RagpilotError, UsageError
+from ..indexer.pipeline import Indexer, Progress, resolve_repo
+from ..indexer.settings import IndexSettings
+from ..indexer.store import IndexStore
+from ..indexer.types import Hit
+from ..indexer.watcher import RepoWatcher
+from ..retrieval.rerankers import Reranker, create_reranker
+from ..retrieval.searcher import Searcher
+from .errors import IndexingInProgressError, RepoNotServedError
+from .settings import ServeSettings
+from .status import repo_status
+
+log = logging.getLogger(__name__)
+
+ProgressHook = Callable[["ServedRepo", Progress], None]
+
+
+@dataclass
+class IndexingState:
+    """Where a repository's start-up indexing is: pending, scan, index, optimize, then ready, read-only
+    (another process holds the writer lock), failed or interrupted; skipped with ``--no-index``."""
+
+    phase: str = "pending"
+    files_total: int = 0
+    files_done: int = 0
+    chunks_embedded: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    summary: dict | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class ServedRepo:
+    """One repository: ``root`` (absolute), its index directory, writer, watcher and searcher."""
+
+    def __init__(self, root: Path, settings: IndexSettings, *, embedder: Embedder | None = None,
+                 embedder_name: str | None = None, searcher: Searcher | None = None):
+        self.root = root
+        self.name = root.name
+        self.settings = settings
+        self.index_dir = settings.index_dir_for(root)
+        self.embedder_name = embedder_name or settings.embedder
+        self._embedder = embedder
+        self._searcher = searcher
+        self.indexer: Indexer | None = None
+        self.watcher: RepoWatcher | None = None
+        self.state = IndexingState(phase="ready" if searcher is not None else "pending")
+        self._lock = threading.Lock()
+
+    # ----- reading ---------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = create_embedder(self.embedder_name, **self.settings.embedder_options())
+            return self._embedder
+
+    @property
+    def searcher(self) -> Searcher:
+        """Opened on first use: the index may only exist once the first indexing pass is through."""
+        if self._searcher is None:
+            embedder = self.embedder
+            with self._lock:
+                if self._searcher is None:
+                    if IndexStore.read_meta(self.index_dir) is None:
+                        if self.state.phase in ("pending", "scan", "index", "optimize"):
+                            raise IndexingInProgressError(
+                                f"{self.name} is being indexed for the first time "
+                                f"({self.state.files_done}/{self.state.files_total} files); try again shortly"
+                            )
+                        if self.state.error:
+                            raise IndexMissingError(f"{self.root} could not be indexed: {self.state.error}")
+                        raise IndexMissingError(f"{self.root} is not indexed: run `ragpilot index {self.root}`")
+                    self._searcher = Searcher.for_index(self.index_dir, embedder=embedder)
+        return self._searcher
+
+    def search(self, query: str, *, k: int, mode: str = "hybrid", rerank: bool = False,
+               reranker: Reranker | None = None) -> list[Hit]:
+        searcher = self.searcher
+        if rerank and searcher.reranker is None and reranker is not None:
+            searcher.reranker = reranker
+        return searcher.search(query, k=k, mode=mode, rerank=rerank)
+
+    def contains(self, path: Path) -> bool:
+        return path == self.root or self.root in path.parents
+
+    def uri_for(self, rel_path: str) -> str:
+        """The ``file://`` URI of an indexed file (percent-encoded, as editors expect)."""
+        return (self.root / rel_path).as_uri()
+
+    # ----- writing ---------------------------------------------------------------------------
+    def index_and_watch(self, *, watch: bool, debounce_s: float, on_progress: ProgressHook | None,
+                        stop: threading.Event | None = None) -> None:
+        """The start-up pass (holding the writer lock), then the watcher, or release the lock.
+
+        ``stop`` (server shutdown) ends the pass between batches; what was written so far is kept."""
+        st = self.state
+        st.phase, st.started_at, st.error = "scan", time.time(), None
+        indexer = Indexer(self.root, self.settings, embedder=self.embedder, embedder_name=self.embedder_name)
+        try:
+            indexer.open()
+        except IndexBusyError as err:
+            log.warning("%s: %s; serving it read-only (the other process keeps it up to date)", self.name, err)
+            st.phase, st.finished_at, st.error = "read-only", time.time(), str(err)
+            return
+        try:
+            for event in indexer.run():
+                st.phase, st.files_total, st.files_done = event.phase, event.files_total, event.files_done
+                st.chunks_embedded = event.chunks_embedded
+                if event.summary is not None:
+                    st.summary = event.summary.to_json()
+                if on_progress is not None:
+                    on_progress(self, event)
+                if stop is not None and stop.is_set():
+                    log.info("%s: indexing interrupted by shutdown", self.name)
+                    indexer.close()
+                    st.phase, st.finished_at = "interrupted", time.time()
+                    return
+            if watch:
+                self.indexer = indexer
+                self.watcher = RepoWatcher(indexer, debounce_s=debounce_s).start()
+                self.watcher.rescan()  # edits made during the first pass
+            else:
+                indexer.close()
+        except BaseException:
+            indexer.close()
+            self.indexer = self.watcher = None
+            raise
+        st.phase, st.finished_at = "ready", time.time()
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        if self.indexer is not None:
+            self.indexer.close()
+            self.indexer = None
+
+    # ----- status ----------------------------------------------------------------------------
+    def status(self) -> dict:
+        """``ragpilot status``'s description of the index, plus the start-up indexing and the watcher."""
+        try:
+            info = repo_status(self.root, self.index_dir)
+        except RagpilotError as err:
+            info = {"repo": str(self.root), "index_dir": str(self.index_dir), "indexed": False, "error": str(err)}
+        info.update(name=self.name, root=str(self.root), indexing=self.state.to_json())
+        if self.watcher is not None:
+            info["watcher"] = {"owner": "this server", **asdict(self.watcher.state())}
+        elif info.get("watcher"):
+            info["watcher"] = {"owner": "another process", **info["watcher"]}
+        else:
+            info["watcher"] = {"live": False}
+        return info
+
+
+class RepoSet:
+    """The served repositories, and how a request picks among them."""
+
+    def __init__(self, repos: Sequence[ServedRepo], *, reranker_factory: Callable[[], Reranker] | None = None):
+        if not repos:
+            raise UsageError("nothing to serve: give at least one repository path")
+        self.repos = list(repos)
+        self._reranker_factory = reranker_factory
+        self._reranker: Reranker | None = None
+        self._reranker_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str | Path], settings: IndexSettings, *,
+                   reranker_factory: Callable[[], Reranker] | None = None) -> RepoSet:
+        """Resolve the paths; repositories whose existing index used another embedder keep that one,
+        unless an embedder was chosen explicitly. Repositories with the same embedder share it."""
+        roots = list(dict.fromkeys(resolve_repo(p) for p in paths))
+        if len(roots) > 1 and settings.index_dir is not None:
+            raise UsageError("--index-dir names one index: it cannot serve several repositories")
+        shared: dict[tuple, Embedder] = {}
+        repos = []
+        for root in roots:
+            name, opts = _embedder_choice(settings, settings.index_dir_for(root))
+            key = (name, tuple(sorted((k, str(v)) for k, v in opts.items())))
+            if key not in shared:
+                shared[key] = create_embedder(name, **opts)
+            repo_settings = settings.model_copy(update={"embedder": name, **_settings_fields(opts)})
+            repos.append(ServedRepo(root, repo_settings, embedder=shared[key], embedder_name=name))
+        return cls(repos, reranker_factory=reranker_factory)
+
+    @classmethod
+    def from_settings(cls, settings: ServeSettings) -> RepoSet:
+        """The repositories of ``settings``, with the configured reranker loaded on first use."""
+
+        def reranker() -> Reranker:
+            return create_reranker(settings.reranker, **settings.reranker_options())
+
+        return cls.from_paths(settings.repos, settings.index, reranker_factory=reranker)
+
+    # ----- lifecycle ---------------------------------------------------------------------------
+    def start(self, *, watch: bool = True, debounce_s: float = 0.25,
+              on_progress: ProgressHook | None = None) -> None:
+        """Index every repository (one after the other, in a background thread), then watch each."""
+
+        def run() -> None:
+            for repo in self.repos:
+                if self._stopping.is_set():
+                    return
+                try:
+                    repo.index_and_watch(watch=watch, debounce_s=debounce_s, on_progress=on_progress,
+                                         stop=self._stopping)
+                except Exception as err:
+                    log.error("indexing %s failed: %s", repo.root, err, exc_info=not isinstance(err, RagpilotError))
+                    repo.state.phase, repo.state.error = "failed", str(err)
+                    repo.state.finished_at = time.time()
+
+        self._thread = threading.Thread(target=run, name="ragpilot-serve-index", daemon=True)
+        self._thread.start()
+
+    def skip_indexing(self) -> None:
+        """Serve the indexes as they are (``--no-index``): no start-up pass, no watcher."""
+        for repo in self.repos:
+            if repo.state.phase == "pending":
+                repo.state.phase = "skipped"
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the start-up indexing is through (tests, the CLI's --wait)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+        for repo in self.repos:
+            repo.close()
+
+    # ----- selection ---------------------------------------------------------------------------
+    def select(self, *, repo: str | None = None, workspace: str | None = None) -> list[ServedRepo]:
+        """The repositories a request means: by ``repo`` (name or path), by ``workspace`` (a ``file://``
+        URI or path inside a repository, or a folder holding exactly one), else all of them."""
+        if repo:
+            return [self.by_name_or_path(repo)]
+        if workspace:
+            path = path_from_uri(workspace)
+            inside = [r for r in self.repos if r.contains(path)]
+            if inside:
+                return [max(inside, key=lambda r: len(r.root.parts))]
+            holding = [r for r in self.repos if path in r.root.parents]
+            if len(holding) == 1:
+                return holding
+            raise RepoNotServedError(
+                f"the workspace {path} is not a repository served by ragpilot (serving: {self.names()}); "
+                f"start it with `ragpilot serve {path}`"
+            )
+        return list(self.repos)
+
+    def by_name_or_path(self, ref: str) -> ServedRepo:
+        for r in self.repos:
+            if ref == r.name or ref == str(r.root):
+                return r
+        try:
+            path = path_from_uri(ref)
+        except UsageError:
+            path = None
+        if path is not None:
+            for r in self.repos:
+                if r.root == path:
+                    return r
+        raise RepoNotServedError(f"no served repository named '{ref}' (serving: {self.names()})")
+
+    def names(self) -> str:
+        return ", ".join(r.name for r in self.repos)
+
+    def search(self, query: str, repos: Sequence[ServedRepo], *, k: int, mode: str = "hybrid",
+               rerank: bool = False) -> list[tuple[ServedRepo, Hit]]:
+        """Search each repository and keep the ``k`` best overall (one repository: its order as is)."""
+        reranker = self.reranker() if rerank else None
+        found = [(r, h) for r in repos for h in r.search(query, k=k, mode=mode, rerank=rerank, reranker=reranker)]
+        if len(repos) > 1:
+            found.sort(key=lambda pair: pair[1].score, reverse=True)
+        return found[:k]
+
+    def reranker(self) -> Reranker | None:
+        """The shared reranker, loaded on the first request that asks for one."""
+        with self._reranker_lock:
+            if self._reranker is None and self._reranker_factory is not None:
+                self._reranker = self._reranker_factory()
+            return self._reranker
+
+    @property
+    def embedder(self) -> Embedder:
+        """The first repository's embedder: what ``/v1/embeddings`` serves."""
+        return self.repos[0].embedder
+
+    def status(self) -> list[dict]:
+        return [r.status() for r in self.repos]
+
+
+def path_from_uri(value: str) -> Path:
+    """A filesystem path from a percent-encoded ``file://`` URI (or a plain path), normalised.
+
+    Only used to *choose* among served repositories, never to read a file.
+    """
+    text = value.strip()
+    if text.startswith("file:"):
+        parsed = urlparse(text)
+        if parsed.netloc not in ("", "localhost"):
+            raise UsageError(f"{value}: only local file:// URIs name a workspace")
+        raw = unquote(parsed.path)
+        if len(raw) >= 3 and raw[0] == "/" and raw[2] == ":":  # file:///c:/... on Windows
+            raw = raw[1:]
+    elif "://" in text:
+        raise UsageError(f"{value}: a workspace is a file:// URI or a path")
+    else:
+        raw = unquote(text)
+    if not raw:
+        raise UsageError("the workspace path is empty")
+    return Path(raw).expanduser().resolve(strict=False)
+
+
+_OPTION_FIELDS = {"model": "embed_model", "url": "embed_url", "api_key": "embed_api_key",
+                  "threads": "embed_threads", "batch_size": "embed_batch_size"}
+
+
+def _settings_fields(opts: dict) -> dict:
+    """Embedder options back into IndexSettings fields (so meta.json records what is really used)."""
+    return {_OPTION_FIELDS[k]: v for k, v in opts.items() if k in _OPTION_FIELDS and v is not None}
+
+
+def _embedder_choice(settings: IndexSettings, index_dir: Path) -> tuple[str, dict]:
+    """The embedder to serve an index with: the one it was built with, unless one was asked for."""
+    opts = settings.embedder_options()
+    try:
+        meta = IndexStore.read_meta(index_dir)
+    except RagpilotError:
+        meta = None
+    if meta is None or "embedder" in settings.model_fields_set:
+        return settings.embedder, opts
+    merged = {**meta.embedder_options, "api_key": opts.get("api_key")}
+    return meta.embedder_name, merged

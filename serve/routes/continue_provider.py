@@ -1,0 +1,49 @@
+"""``POST /retrieve``: Continue's ``http`` context provider (wire format in PROTOCOLS.md section 1).
+
+Continue sends ``{query, fullInput, options?, workspacePath?}`` (``query`` usually empty: the question
+is ``fullInput``) and shows whatever list comes back as context items, formatted here like
+Continue's own codebase provider. Errors are a 4xx/5xx whose body is still a list of one item.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ...indexer.errors import UsageError
+from ..prompt import fence_for
+from ..rag import Snippet
+from ..schemas import RetrieveOptions, RetrieveRequest
+
+router = APIRouter()
+
+
+def context_item(snippet: Snippet) -> dict:
+    """Like Continue's codebase provider: "<basename> (<start>-<end>)", the relative path, a fenced block."""
+    fence = fence_for(snippet.text)
+    return {
+        "name": f"{posixpath.basename(snippet.path)} ({snippet.start_line}-{snippet.end_line})",
+        "description": snippet.path,
+        "content": f"{fence}{snippet.path}\n{snippet.text}\n{fence}",
+        "uri": {"type": "file", "value": snippet.uri},
+    }
+
+
+@router.post("/retrieve")
+async def retrieve(body: RetrieveRequest, request: Request) -> list[dict]:
+    state = request.app.state
+    question = body.query.strip() or body.fullInput.strip()
+    if not question:
+        raise UsageError("the question is empty: type it after @ragpilot in Continue")
+    opts = body.options or RetrieveOptions()
+    targets = state.repos.select(repo=opts.repo, workspace=body.workspacePath)
+    snippets = await run_in_threadpool(
+        state.retriever.snippets, question, targets,
+        k=opts.k or state.settings.k,
+        budget_tokens=opts.budget_tokens or state.settings.context_tokens,
+        rerank=state.settings.rerank if opts.rerank is None else opts.rerank,
+        mode=opts.mode or "hybrid",
+    )
+    return [context_item(s) for s in snippets]

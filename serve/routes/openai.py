@@ -1,0 +1,69 @@
+"""OpenAI-compatible ``GET /v1/models``, ``POST /v1/completions`` and ``POST /v1/embeddings``.
+
+Completions are a plain passthrough to the completion backend (``suffix`` for fill-in-the-middle);
+embeddings use the index's own embedder, so a client can embed text the way the index did.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ...indexer.errors import UsageError
+from ..llm import GenParams
+from ..openai_format import prime, stream_response, text_completion
+from ..schemas import CompletionRequest, EmbeddingRequest
+
+router = APIRouter()
+
+MAX_EMBEDDING_INPUTS = 2048
+
+
+@router.get("/v1/models")
+async def list_models(request: Request) -> dict:
+    state = request.app.state
+    embedder = state.repos.repos[0].embedder_name
+    return {"object": "list", "data": state.models.listing(embedder)}
+
+
+@router.post("/v1/completions")
+async def completions(body: CompletionRequest, request: Request):
+    state = request.app.state
+    backend = state.models.resolve_completion(body.model)
+    prompt = body.prompt_text()
+    if prompt is None:
+        raise UsageError("one prompt per request: send 'prompt' as a string")
+    params = GenParams(max_tokens=body.max_tokens or state.settings.max_tokens, temperature=body.temperature,
+                       top_p=body.top_p, stop=body.stop_list(), seed=body.seed)
+    if not body.stream:
+        return text_completion(body.model, await backend.complete(prompt, body.suffix, params))
+    stream = backend.stream_complete(prompt, body.suffix, params)
+    first = await prime(stream)
+    return stream_response(stream, first, kind="text", model=body.model)
+
+
+@router.post("/v1/embeddings")
+async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
+    state = request.app.state
+    embedder = state.repos.embedder
+    state.models.check_embedding_model(body.model, embedder.id)
+    texts = body.texts()
+    if not texts:
+        raise UsageError("'input' is empty")
+    if len(texts) > MAX_EMBEDDING_INPUTS:
+        raise UsageError(f"at most {MAX_EMBEDDING_INPUTS} inputs per request, got {len(texts)}")
+
+    def work() -> tuple[np.ndarray, int]:
+        return embedder.embed_documents(texts), sum(embedder.count_tokens(t) for t in texts)
+
+    vectors, tokens = await run_in_threadpool(work)
+    data = []
+    for i, vec in enumerate(vectors):
+        vec = np.asarray(vec, dtype="<f4")
+        value = base64.b64encode(vec.tobytes()).decode() if body.encoding_format == "base64" else vec.tolist()
+        data.append({"object": "embedding", "index": i, "embedding": value})
+    return {"object": "list", "data": data, "model": body.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}

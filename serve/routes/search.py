@@ -1,0 +1,19 @@
+"""``POST /search``: ranked hits from the served index(es), as ``Hit.to_json()`` plus the repository name."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..schemas import SearchRequest
+
+router = APIRouter()
+
+
+@router.post("/search")
+async def search(body: SearchRequest, request: Request) -> list[dict]:
+    repos = request.app.state.repos
+    targets = repos.select(repo=body.repo)
+    found = await run_in_threadpool(repos.search, body.query, targets, k=body.k, mode=body.mode,
+                                    rerank=body.rerank)
+    return [{**hit.to_json(), "repo": repo.name} for repo, hit in found]

@@ -1,0 +1,90 @@
+"""Serving settings: one typed object (RAGPILOT_* env vars, then CLI flags), passed down explicitly.
+
+Access rule: the server binds loopback by default; a non-loopback host needs an API key (or the
+explicit ``insecure_no_auth``), because the endpoints hand out the code of the served repositories.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..indexer.errors import UsageError
+from ..indexer.settings import IndexSettings
+
+DEFAULT_PORT = 8765
+RAG_MODEL = "ragpilot"
+RAW_MODEL = "ragpilot-raw"
+
+
+class ServeSettings(BaseSettings):
+    """What ``ragpilot serve`` / ``ragpilot mcp`` need; ``index`` carries the indexing layer's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="RAGPILOT_", extra="ignore")
+
+    repos: list[Path] = Field(default_factory=list)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+
+    # network and access
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    api_key: str | None = None
+    insecure_no_auth: bool = False
+
+    # indexing while serving
+    index_on_start: bool = True
+    watch: bool = True
+    watch_debounce_s: float = 0.25
+
+    # retrieval defaults
+    k: int = 8
+    rerank: bool = False  # rerank by default (a request can still ask for it per call)
+    reranker: str = "onnx-cross-encoder"  # loaded on the first request that asks for reranking
+    rerank_model: str | None = None
+    rerank_url: str | None = None
+    context_tokens: int = 1500  # budget for retrieved code in a chat prompt / a /retrieve answer
+
+    # chat backend: "llama-cpp" (in-process GGUF) or "openai-upstream"; None picks by the flags given
+    chat_backend: str | None = None
+    model: Path | None = None  # GGUF for llama-cpp (default: the packaged SmolLM2-135M-Instruct)
+    n_threads: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
+    n_ctx: int = 4096
+    upstream: str | None = None  # e.g. http://127.0.0.1:8080/v1
+    upstream_model: str | None = None
+    upstream_key: str | None = None
+    upstream_timeout: float = 120.0  # seconds to wait for the upstream's next byte
+    upstream_connect_timeout: float = 3.0
+    max_tokens: int = 512  # default completion length when a request names none
+
+    # /v1/completions may use another backend (a FIM-capable coder model)
+    completion_upstream: str | None = None
+    completion_model: Path | None = None
+
+    def chat_backend_name(self) -> str:
+        if self.chat_backend:
+            return self.chat_backend
+        return "openai-upstream" if self.upstream else "llama-cpp"
+
+    def reranker_options(self) -> dict:
+        return {"model": self.rerank_model, "url": self.rerank_url}
+
+    def check_access(self) -> None:
+        """Refuse to expose the repositories on the network without a key (unless told to)."""
+        if not is_loopback(self.host) and not self.api_key and not self.insecure_no_auth:
+            raise UsageError(
+                f"binding {self.host} exposes your code to the network: set --api-key "
+                "(or RAGPILOT_API_KEY), or pass --insecure-no-auth if you really mean it"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,48 @@
+"""``ragpilot serve`` refuses unsafe setups before binding anything; settings come from flags and env."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragpilot.indexer.errors import UsageError
+from ragpilot.serve.cli import main
+from ragpilot.serve.settings import ServeSettings, is_loopback
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.org", "::"])
+def test_binding_beyond_loopback_without_a_key_is_refused(host, sample_repo, ragpilot_home, capsys):
+    code = main(["serve", "--host", host, "--embedder", "hashing", str(sample_repo)])
+    assert code == 2
+    assert "--api-key" in " ".join(capsys.readouterr().err.split())
+    assert not ragpilot_home.exists()  # refused before indexing anything
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_loopback_hosts_need_no_key(host):
+    assert is_loopback(host)
+    ServeSettings(host=host).check_access()
+
+
+def test_a_key_or_an_explicit_opt_out_allows_other_hosts(monkeypatch):
+    ServeSettings(host="0.0.0.0", api_key="k").check_access()
+    ServeSettings(host="0.0.0.0", insecure_no_auth=True).check_access()
+    monkeypatch.setenv("RAGPILOT_API_KEY", "from-env")
+    settings = ServeSettings(host="0.0.0.0")
+    assert settings.api_key == "from-env"
+    settings.check_access()
+    with pytest.raises(UsageError):
+        ServeSettings(host="10.0.0.1", api_key="").check_access()
+
+
+def test_settings_read_ragpilot_env_vars(monkeypatch):
+    monkeypatch.setenv("RAGPILOT_PORT", "9999")
+    monkeypatch.setenv("RAGPILOT_UPSTREAM", "http://127.0.0.1:8080/v1")
+    monkeypatch.setenv("RAGPILOT_EMBEDDER", "hashing")
+    s = ServeSettings()
+    assert s.port == 9999 and s.chat_backend_name() == "openai-upstream"
+    assert s.index.embedder == "hashing"
+
+
+def test_serving_a_missing_path_is_one_clear_error(tmp_path, capsys):
+    assert main(["serve", "--embedder", "hashing", str(tmp_path / "nope")]) == 2
+    assert "no such directory" in " ".join(capsys.readouterr().err.split())
