@@ -9,7 +9,8 @@ from __future__ import annotations
 from .base import Embedder
 from .gguf import gguf
 from .prefixes import FAMILY_PREFIXES
-from .registry import check_options, register
+from ..registry import check_options
+from .registry import register
 from .remote import http
 from .st import sentence_transformers
 
@@ -40,5 +41,5 @@ def nomic_embed_text(
     else:
         factory = sentence_transformers
         options = {"model": model or HUB_ID, "trust_remote_code": True, **options}
-    check_options("nomic-embed-text", factory, options)
+    check_options("embedder 'nomic-embed-text'", factory, options)
     return factory(**options)
