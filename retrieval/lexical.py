@@ -31,13 +31,24 @@ MAX_QUERY_TERMS = 48
 DEFAULT_BOOSTS: Mapping[str, float] = {"fts_path": 1.5, "fts_symbol": 2.0, "fts_body": 1.0}
 
 
+QUERY_STOP_WORDS = frozenset(
+    "a an and are as at be but by can do does for from has have how i in into is it its me my of on or "
+    "that the their then there these this those to was we what when where which who why will with would "
+    "you your should could about all any".split()
+)
+
+
 def query_terms(query: str) -> list[str]:
     """The distinct code tokens of ``query`` in order, capped; empty when nothing is searchable."""
     if len(query) > MAX_QUERY_CHARS:
         log.info("query of %d characters cut to %d for full-text search", len(query), MAX_QUERY_CHARS)
         query = query[:MAX_QUERY_CHARS]
     seen: dict[str, None] = {}
-    for token in code_tokens(query):
+    tokens = code_tokens(query)
+    # English glue words carry no signal in a question about code ("how does the retry work"),
+    # unless the whole query is made of them.
+    content = [t for t in tokens if t not in QUERY_STOP_WORDS] or tokens
+    for token in content:
         seen.setdefault(token, None)
         if len(seen) >= MAX_QUERY_TERMS:
             break

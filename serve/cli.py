@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..indexer.errors import IndexMissingError, RagpilotError, UsageError
@@ -21,6 +22,11 @@ from ..retrieval.searcher import Searcher
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def esc(value: object) -> str:
+    """Text from the user's files or paths, shown literally: "[red]x.py" is a legal file name."""
+    return escape(str(value))
 
 
 def find_repo_root(start: Path) -> Path:
@@ -45,10 +51,24 @@ def embedder_options(f):
     return f
 
 
+def nonempty_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """``""`` (an unset shell variable) would silently mean the current directory: refuse it."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise UsageError(f"{param.human_readable_name}: the path is empty")
+    return Path(value)
+
+
 def index_dir_option(f):
     return click.option(
-        "--index-dir", type=click.Path(path_type=Path), help="Index location (default: under $RAGPILOT_HOME)."
+        "--index-dir", type=click.Path(), callback=nonempty_path,
+        help="Index location (default: under $RAGPILOT_HOME).",
     )(f)
+
+
+def repo_argument(f):
+    return click.argument("path", default=".", type=click.Path(), callback=nonempty_path)(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,13 +84,13 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 # ----- index ---------------------------------------------------------------------------------------
 @cli.command()
-@click.argument("path", default=".", type=click.Path(path_type=Path))
+@repo_argument
 @index_dir_option
 @embedder_options
 @click.option("--rebuild", is_flag=True, help="Delete the index (keeping the embedding cache) and build it anew.")
 @click.option("--wait", "wait_seconds", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish instead of failing.")
-@click.option("--max-file-bytes", type=int, help="Skip files larger than this (default 1 MiB).")
+@click.option("--max-file-bytes", type=click.IntRange(min=1), help="Skip files larger than this (default 1 MiB).")
 @click.option("--no-secret-scan", is_flag=True, help="Do not skip files whose content looks like a secret.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_obj
@@ -82,7 +102,7 @@ def index(obj, path: Path, index_dir, embedder, embed_model, embed_url, rebuild,
                              scan_secrets=False if no_secret_scan else None)
     indexer = Indexer(path, settings)
     if not as_json:
-        err.print(f"Indexing [bold]{indexer.root}[/] with embedder [bold]{settings.embedder}[/] ...")
+        err.print(f"Indexing [bold]{esc(indexer.root)}[/] with embedder [bold]{esc(settings.embedder)}[/] ...")
     indexer.open(rebuild=rebuild, wait_seconds=wait_seconds)
     try:
         summary = _run_with_progress(indexer, quiet=as_json)
@@ -134,12 +154,12 @@ def _print_summary(s: IndexSummary) -> None:
     if s.skipped_by_reason:
         reasons = ", ".join(f"{reason} {n}" for reason, n in s.skipped_by_reason.items())
         out.print(f"skipped by reason: {reasons}")
-    out.print(f"index: {s.index_dir}", style="dim")
+    out.print(f"index: {esc(s.index_dir)}", style="dim")
 
 
 # ----- watch ---------------------------------------------------------------------------------------
 @cli.command()
-@click.argument("path", default=".", type=click.Path(path_type=Path))
+@repo_argument
 @index_dir_option
 @embedder_options
 @click.option("--polling", is_flag=True, help="Poll the file system instead of using native events.")
@@ -153,14 +173,14 @@ def watch(obj, path: Path, index_dir, embedder, embed_model, embed_url, polling)
     root = resolve_repo(path)
 
     def on_ready(watcher) -> None:
-        err.print(f"watching [bold]{root}[/] ({watcher.state().backend}); Ctrl-C to stop")
+        err.print(f"watching [bold]{esc(root)}[/] ({watcher.state().backend}); Ctrl-C to stop")
 
     def on_batch(report) -> None:
         what = "rescan" if report.rescan else f"{report.files} files"
         if report.ok:
             out.print(f"updated: {what}, {report.chunks_embedded} chunks embedded, {report.ms:.0f} ms")
         else:
-            err.print(f"[yellow]batch failed ({what}):[/] {report.error}; will retry")
+            err.print(f"[yellow]batch failed ({what}):[/] {esc(report.error)}; will retry")
 
     watch_repo(root, settings, on_batch=on_batch, on_ready=on_ready, polling=True if polling else None,
                on_progress=None)
@@ -169,7 +189,7 @@ def watch(obj, path: Path, index_dir, embedder, embed_model, embed_url, polling)
 
 # ----- status --------------------------------------------------------------------------------------
 @cli.command()
-@click.argument("path", default=".", type=click.Path(path_type=Path))
+@repo_argument
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -184,11 +204,11 @@ def status(obj, path: Path, index_dir, as_json) -> None:
         click.echo(json.dumps(info))
         return
     if not info["indexed"]:
-        out.print(f"{root} is not indexed yet: run `ragpilot index {path}`")
+        out.print(esc(f"{root} is not indexed yet: run `ragpilot index {path}`"))
         return
     updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["updated_at"]))
-    out.print(f"[bold]{info['repo']}[/]")
-    out.print(f"  index     {info['index_dir']}")
+    out.print(f"[bold]{esc(info['repo'])}[/]")
+    out.print(f"  index     {esc(info['index_dir'])}")
     out.print(f"  embedder  {info['embedder']} ({info['embedder_id']}, {info['dim']}-d)")
     out.print(f"  files     {info['files']}    chunks {info['chunks']}")
     out.print(f"  updated   {updated}")
@@ -203,7 +223,8 @@ def status(obj, path: Path, index_dir, as_json) -> None:
 # ----- search --------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--repo", type=click.Path(path_type=Path), help="Repository (default: the one containing the cwd).")
+@click.option("--repo", type=click.Path(), callback=nonempty_path,
+              help="Repository (default: the one containing the cwd).")
 @index_dir_option
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
@@ -214,10 +235,11 @@ def status(obj, path: Path, index_dir, as_json) -> None:
 @click.pass_obj
 def search(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_model, as_json) -> None:
     """Search the index of a repository."""
-    text = " ".join(query).strip()
+    # Bytes that are not UTF-8 reach argv as lone surrogates: search with U+FFFD instead of crashing.
+    text = " ".join(query).encode("utf-8", "surrogateescape").decode("utf-8", "replace").strip()
     if not text:
         raise UsageError("the query is empty")
-    root = resolve_repo(repo) if repo else find_repo_root(Path.cwd())
+    root = resolve_repo(repo) if repo is not None else find_repo_root(Path.cwd())
     settings = settings_from(obj, index_dir=index_dir)
     index_path = settings.index_dir_for(root)
     if IndexStore.read_meta(index_path) is None:
@@ -226,7 +248,7 @@ def search(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_mode
     searcher = Searcher.for_index(index_path, reranker=ranker)
     hits = searcher.search(text, k=k, mode=mode, rerank=rerank)
     if getattr(hits, "rerank_error", None):
-        err.print(f"[yellow]warning:[/] reranking failed ({hits.rerank_error}); showing the fused order")
+        err.print(f"[yellow]warning:[/] reranking failed ({esc(hits.rerank_error)}); showing the fused order")
     if as_json:
         click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
         return
@@ -247,8 +269,8 @@ def _print_hits(hits) -> None:
         out.print("no results")
         return
     for rank, hit in enumerate(hits, 1):
-        symbol = f"  [cyan]{hit.symbol}[/]" if hit.symbol else ""
-        out.print(f"[bold]{rank}. {hit.path}:{hit.start_line}-{hit.end_line}[/]{symbol}  [dim]{hit.score:.4f}[/]")
+        symbol = f"  [cyan]{esc(hit.symbol)}[/]" if hit.symbol else ""
+        out.print(f"[bold]{rank}. {esc(hit.path)}:{hit.start_line}-{hit.end_line}[/]{symbol}  [dim]{hit.score:.4f}[/]")
         lines = hit.content.splitlines()
         snippet = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
         lexer = hit.language if hit.language not in ("text", "") else "text"
@@ -265,18 +287,10 @@ def embedders() -> None:
         out.print(name)
 
 
-def _register_extra_commands() -> None:
-    """Commands that live in their own modules (serving, watching, eval) join the group here."""
-    from . import cli_serve
-
-    for command in cli_serve.COMMANDS:
-        cli.add_command(command)
-
-
-def main(argv: list[str] | None = None) -> int:
-    _register_extra_commands()
+def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
+    """Run a click command and translate errors at the edge: one clear line, never a traceback."""
     try:
-        cli.main(args=argv, prog_name="ragpilot", standalone_mode=False)
+        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except RagpilotError as e:
         err.print(f"[red]error:[/] {e}")
         return e.exit_code
@@ -299,5 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m ragpilot.serve.cli: the full command set lives in main.py
+    from ragpilot.serve.main import main
+
     sys.exit(main())

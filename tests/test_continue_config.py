@@ -9,11 +9,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ragpilot.serve.cli import cli, _register_extra_commands
+from ragpilot.serve.main import cli  # the group with every command registered
 from ragpilot.serve.continue_config import KEY_PLACEHOLDER, base_url, config_json, config_yaml
 from ragpilot.serve.settings import ServeSettings
 
-_register_extra_commands()
 
 
 def settings_for(repo: Path, **kw) -> ServeSettings:

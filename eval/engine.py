@@ -1,0 +1,109 @@
+"""The one place the eval touches the product: index a folder, open a searcher, run a search.
+
+The embedder and the reranker are built once per run and shared by every index and searcher, so a
+multi-commit git eval loads each model a single time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from ragpilot.indexer.embedders import Embedder, create_embedder
+from ragpilot.indexer.pipeline import Indexer, IndexSummary, Progress
+from ragpilot.indexer.settings import IndexSettings
+from ragpilot.indexer.types import Hit
+from ragpilot.retrieval.rerankers import DEFAULT_RERANKER, Reranker, create_reranker
+from ragpilot.retrieval.searcher import Searcher
+
+log = logging.getLogger(__name__)
+
+BASE_MODES = ("lexical", "dense", "hybrid")
+DEFAULT_MODES = ("lexical", "dense", "hybrid", "hybrid+rerank")
+
+
+_OPTION_KEYS = {"k": "rrf_k", "wl": "lexical_weight", "wd": "dense_weight", "mpf": "max_per_file"}
+
+
+def parse_mode(mode: str) -> tuple[str, bool, dict]:
+    """``"hybrid+rerank"`` -> ``("hybrid", True, {})``; ``"hybrid@k=20:wl=0.5"`` sets searcher options.
+
+    Options (for fusion studies): ``k`` RRF constant, ``wl``/``wd`` lexical/dense weights,
+    ``mpf`` max hits per file. The base must be lexical, dense or hybrid.
+    """
+    name, _, opts = mode.partition("@")
+    base, _, extra = name.partition("+")
+    if base not in BASE_MODES or extra not in ("", "rerank"):
+        raise ValueError(
+            f"unknown mode {mode!r}: use one of {', '.join(BASE_MODES)}, optionally with +rerank")
+    options: dict = {}
+    for item in filter(None, (o.strip() for o in opts.split(":"))):
+        key, _, value = item.partition("=")
+        if key not in _OPTION_KEYS or not value:
+            raise ValueError(f"unknown mode option {item!r} in {mode!r}: use {', '.join(_OPTION_KEYS)}")
+        try:
+            options[_OPTION_KEYS[key]] = float(value) if key in ("wl", "wd") else int(value)
+        except ValueError:
+            raise ValueError(f"bad value in mode option {item!r}") from None
+    return base, extra == "rerank", options
+
+
+def searcher_options(options: dict) -> dict:
+    """Mode options as :class:`Searcher` keyword arguments."""
+    out = {k: v for k, v in options.items() if k in ("rrf_k", "max_per_file")}
+    if "lexical_weight" in options or "dense_weight" in options:
+        out["weights"] = (options.get("lexical_weight", 1.0), options.get("dense_weight", 1.0))
+    return out
+
+
+class Engine:
+    """Indexes corpora and searches them with one embedder (and, lazily, one reranker)."""
+
+    def __init__(self, embedder_name: str = "minilm-onnx", *, embedder: Embedder | None = None,
+                 reranker: Reranker | None = None, reranker_name: str = DEFAULT_RERANKER,
+                 home: Path | None = None):
+        self.embedder_name = embedder_name
+        self._embedder = embedder
+        self._reranker = reranker
+        self.reranker_name = reranker_name
+        self.home = home
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = create_embedder(self.embedder_name)
+        return self._embedder
+
+    @property
+    def reranker(self) -> Reranker:
+        if self._reranker is None:
+            self._reranker = create_reranker(self.reranker_name)
+        return self._reranker
+
+    def settings(self, index_dir: Path) -> IndexSettings:
+        extra = {"home": self.home} if self.home is not None else {}
+        return IndexSettings(index_dir=index_dir, embedder=self.embedder_name, **extra)
+
+    def index(self, src: Path, index_dir: Path,
+              on_progress: Callable[[Progress], None] | None = None) -> IndexSummary:
+        """Bring ``index_dir`` in line with ``src`` (incremental: unchanged files cost nothing)."""
+        indexer = Indexer(src, self.settings(index_dir), embedder=self.embedder,
+                          embedder_name=self.embedder_name)
+        indexer.open()
+        try:
+            return indexer.run_to_end(on_progress)
+        finally:
+            indexer.close()
+
+    def searcher(self, index_dir: Path, mode: str = "hybrid") -> Searcher:
+        """A searcher set up for ``mode`` (its reranker and fusion options)."""
+        _, rerank, options = parse_mode(mode)
+        return Searcher.for_index(index_dir, embedder=self.embedder,
+                                  reranker=self.reranker if rerank else None, **searcher_options(options))
+
+    @staticmethod
+    def search(searcher: Searcher, query: str, *, mode: str, k: int) -> list[Hit]:
+        base, rerank, _ = parse_mode(mode)
+        return searcher.search(query, k=k, mode=base, rerank=rerank)
+
