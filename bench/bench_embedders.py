@@ -102,7 +102,7 @@ def agreement(a: np.ndarray, b: np.ndarray, k: int = 10) -> dict:
     np.fill_diagonal(sim_b, -np.inf)
     top_a = np.argsort(-sim_a, axis=1)[:, :k]
     top_b = np.argsort(-sim_b, axis=1)[:, :k]
-    overlap = [len(set(x) & set(y)) / k for x, y in zip(top_a, top_b)]
+    overlap = [len(set(x) & set(y)) / k for x, y in zip(top_a, top_b, strict=True)]
     return {
         "cosine_mean": round(float(cos.mean()), 5),
         "cosine_min": round(float(cos.min()), 5),

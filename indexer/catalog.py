@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexIncompatibleError
+from .errors import IndexIncompatibleError, RagpilotError
 
 CATALOG_FILE = "catalog.sqlite"
 CACHE_FILE = "embed_cache.sqlite"
@@ -35,22 +36,37 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
+    except sqlite3.OperationalError as err:  # permission denied, disk full: not damage
+        raise RagpilotError(f"cannot open {path}: {err}") from err
     except sqlite3.DatabaseError as err:
         raise IndexIncompatibleError(
             f"{path} is damaged ({err}); run `ragpilot index --rebuild` to rebuild it"
         ) from err
 
 
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A failed write (disk full, read-only file) is the user's to fix: one clear error, no traceback.
+    The transaction is rolled back, so the file keeps its previous content."""
+    try:
+        yield
+    except sqlite3.OperationalError as err:
+        raise RagpilotError(f"cannot write {path}: {err}") from err
+
+
 class Catalog:
     """The per-file bookkeeping that makes re-indexing incremental."""
 
     def __init__(self, index_dir: Path):
-        self.conn = _connect(index_dir / CATALOG_FILE)
+        self.path = index_dir / CATALOG_FILE
+        self.conn = _connect(self.path)
         try:
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER,"
                 " sha256 TEXT, chunks INTEGER, indexed_at REAL)"
             )
+        except sqlite3.OperationalError as err:
+            raise RagpilotError(f"cannot write {self.path}: {err}") from err
         except sqlite3.DatabaseError as err:
             raise IndexIncompatibleError(
                 f"the catalog in {index_dir} is damaged ({err}); run `ragpilot index --rebuild`"
@@ -68,7 +84,7 @@ class Catalog:
 
     def mark_done(self, records: Iterable[FileRecord], deleted: Iterable[str] = ()) -> None:
         now = time.time()
-        with self.conn:
+        with _writing(self.path), self.conn:
             self.conn.execute("BEGIN")
             self.conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in deleted])
             self.conn.executemany(
@@ -81,7 +97,8 @@ class Catalog:
 
     def forget_all(self) -> None:
         """Make every file look new (after a chunker change); rows are replaced file by file."""
-        self.conn.execute("DELETE FROM files")
+        with _writing(self.path):
+            self.conn.execute("DELETE FROM files")
 
     def close(self) -> None:
         self.conn.close()
@@ -94,11 +111,13 @@ class EmbeddingCache:
     def __init__(self, index_dir: Path, embedder_id: str, dim: int):
         self.embedder_id = embedder_id
         self.dim = dim
-        self.conn = _connect(index_dir / CACHE_FILE)
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, used_at REAL,"
-            " PRIMARY KEY (embedder, hash))"
-        )
+        self.path = index_dir / CACHE_FILE
+        self.conn = _connect(self.path)
+        with _writing(self.path):
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, used_at REAL,"
+                " PRIMARY KEY (embedder, hash))"
+            )
 
     def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -118,7 +137,7 @@ class EmbeddingCache:
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         now = time.time()
-        with self.conn:
+        with _writing(self.path), self.conn:
             self.conn.execute("BEGIN")
             self.conn.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import IndexBusyError
+from .errors import IndexBusyError, RagpilotError
 
 LOCK_FILE = "writer.lock"
 OWNER_FILE = "writer.pid"
@@ -17,7 +17,10 @@ class WriterLock:
     """Held by `index`, `watch` and `serve` while they may write; readers never take it."""
 
     def __init__(self, index_dir: Path, *, wait_seconds: float = 0.0):
-        index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a parent is a file, read-only, or the disk is full
+            raise _unusable(index_dir, err) from err
         self.index_dir = index_dir
         self.wait_seconds = wait_seconds
         self._lock = FileLock(str(index_dir / LOCK_FILE))
@@ -32,7 +35,13 @@ class WriterLock:
                 f"the index at {self.index_dir} is busy: another ragpilot process (pid {pid}) is writing "
                 "it. Wait for it to finish (or stop it), or pass --wait to queue behind it."
             ) from None
-        (self.index_dir / OWNER_FILE).write_text(str(os.getpid()))
+        except OSError as err:  # Timeout is an OSError too: caught above first
+            raise _unusable(self.index_dir, err) from err
+        try:
+            (self.index_dir / OWNER_FILE).write_text(str(os.getpid()))
+        except OSError as err:
+            self._lock.release()
+            raise _unusable(self.index_dir, err) from err
 
     def release(self) -> None:
         if self._lock.is_locked:
@@ -44,3 +53,11 @@ class WriterLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _unusable(index_dir: Path, err: OSError) -> RagpilotError:
+    reason = err.strerror or type(err).__name__
+    return RagpilotError(
+        f"cannot use {index_dir} as the index directory: {reason}; choose a writable location with "
+        "--index-dir or RAGPILOT_HOME"
+    )

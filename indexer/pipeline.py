@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import shutil
@@ -14,17 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import CACHE_FILE, Catalog, EmbeddingCache, FileRecord
+from .catalog import CATALOG_FILE, Catalog, EmbeddingCache, FileRecord
 from .chunking import CHUNKER_VERSION, chunk_file
 from .codetokens import code_tokens, path_tokens, to_fts_text
 from .embedders import Embedder, create_embedder
-from .errors import IndexIncompatibleError, UsageError
+from .errors import UsageError
 from .filters import content_skip_reason, decode_text
 from .lock import WriterLock
 from .settings import IndexSettings
-from .store import IndexMeta, IndexStore, chunk_rows
+from .store import META_FILE, IndexMeta, IndexStore, chunk_rows
 from .types import Chunk, SkipCounts
 from .walk import FileEntry, IgnoreRules, entry_for, walk_repo
+from .watch_status import STATUS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,11 @@ class _Prepared:
 
 def resolve_repo(path: str | Path) -> Path:
     """The repository root for ``path``: must be an existing directory (a clear error otherwise)."""
+    if not str(path).strip():
+        raise UsageError("the repository path is empty")
     root = Path(path).expanduser()
+    if root.is_symlink() and not root.exists():
+        raise UsageError(f"{path}: a broken or looping symlink, not a directory")
     if not root.exists():
         raise UsageError(f"{path}: no such directory")
     if not root.is_dir():
@@ -110,6 +116,11 @@ class Indexer:
         self.root = resolve_repo(repo)
         self.settings = settings or IndexSettings()
         self.index_dir = self.settings.index_dir_for(self.root)
+        if self.index_dir == self.root or self.index_dir in self.root.parents:
+            raise UsageError(
+                f"the index directory {self.index_dir} holds the repository {self.root}: "
+                "choose another --index-dir (e.g. a subfolder such as .ragpilot)"
+            )
         self._embedder = embedder
         self._embedder_name = (
             embedder_name or getattr(embedder, "registry_name", None) or self.settings.embedder
@@ -165,15 +176,14 @@ class Indexer:
         return self
 
     def _wipe(self) -> None:
-        """``--rebuild``: delete everything but the embedding cache (keyed by embedder, always valid)."""
-        if not self.index_dir.exists():
-            return
-        for child in self.index_dir.iterdir():
-            if child.name in (CACHE_FILE, "writer.lock", "writer.pid") or child.name.startswith(CACHE_FILE):
-                continue
-            if child.is_dir():
+        """``--rebuild``: delete the index but keep the embedding cache (keyed by embedder, always valid).
+
+        Only the index's own entries are removed: ``--index-dir`` may name a folder holding other files."""
+        for name in _WIPED:
+            child = self.index_dir / name
+            if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
-            else:
+            elif child.exists() or child.is_symlink():
                 child.unlink()
 
     def close(self) -> None:
@@ -330,6 +340,9 @@ class Indexer:
                 dropped.append(entry.rel)
                 continue
             chunks = chunk_file(entry.rel, text, budget=budget, count_tokens=self.embedder.count_tokens)
+            # Rows must carry the catalog's path exactly, or a later delete/rename leaves them behind
+            # (the chunker rewrites "\\" to "/", a legal character in a POSIX file name).
+            chunks = [c if c.path == entry.rel else dataclasses.replace(c, path=entry.rel) for c in chunks]
             prepared.append(_Prepared(entry, digest, chunks))
         return prepared, touched, dropped
 
@@ -368,6 +381,11 @@ class Indexer:
             self._version_at_optimize = self.store.table.version
 
 
+# What ``--rebuild`` deletes: the chunk table, the catalog (with its WAL files), meta and watcher status.
+_WIPED = ("lance", META_FILE, META_FILE + ".tmp", CATALOG_FILE, CATALOG_FILE + "-wal", CATALOG_FILE + "-shm",
+          STATUS_FILE)
+
+
 def _merge_skips(into: SkipCounts, other: SkipCounts) -> None:
     for reason, n in other.by_reason.items():
         into.by_reason[reason] = into.by_reason.get(reason, 0) + n
@@ -389,4 +407,4 @@ def index_repo(repo: str | Path, settings: IndexSettings | None = None, *, rebui
         indexer.close()
 
 
-__all__ = ["Indexer", "IndexSummary", "Progress", "index_repo", "resolve_repo", "IndexIncompatibleError"]
+__all__ = ["Indexer", "IndexSummary", "Progress", "index_repo", "resolve_repo"]

@@ -70,6 +70,15 @@ def lance_errors(index_dir: Path) -> Iterator[None]:
         ) from err
 
 
+def write_error(index_dir: Path, err: OSError) -> RagpilotError:
+    """The one message for "the index cannot be written" (disk full, permission denied, not a dir)."""
+    reason = err.strerror or str(err).splitlines()[0][:200] or type(err).__name__
+    return RagpilotError(
+        f"cannot write the index at {index_dir}: {reason}; free some space or choose a writable "
+        "location with --index-dir or RAGPILOT_HOME (the index keeps its last complete state)"
+    )
+
+
 def chunk_id(chunk: Chunk) -> str:
     raw = f"{chunk.path}\0{chunk.start_line}\0{chunk.end_line}\0{chunk.content_hash}"
     return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
@@ -160,10 +169,13 @@ class IndexStore:
                     f"pass --embedder {existing.embedder_name} or {REBUILD_HINT}"
                 )
             meta.created_at = existing.created_at
-        index_dir.mkdir(parents=True, exist_ok=True)
-        store = cls(index_dir, meta)
-        if TABLE not in store._table_names():
-            store._table = store._db.create_table(TABLE, schema=schema(meta.dim), mode="create")
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            store = cls(index_dir, meta)
+            if TABLE not in store._table_names():
+                store._table = store._db.create_table(TABLE, schema=schema(meta.dim), mode="create")
+        except OSError as err:
+            raise write_error(index_dir, err) from err
         store.write_meta()
         return store
 
@@ -183,10 +195,15 @@ class IndexStore:
         return self._table
 
     def write_meta(self) -> None:
+        """Write-then-rename: a full disk leaves the previous meta.json in place, never half of one."""
         self.meta.updated_at = time.time()
         tmp = self.index_dir / (META_FILE + ".tmp")
-        tmp.write_text(json.dumps(asdict(self.meta), indent=2), "utf-8")
-        os.replace(tmp, self.index_dir / META_FILE)
+        try:
+            tmp.write_text(json.dumps(asdict(self.meta), indent=2), "utf-8")
+            os.replace(tmp, self.index_dir / META_FILE)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise write_error(self.index_dir, err) from err
 
     # ----- writing -----------------------------------------------------------------------------
     def replace_files(self, rows: Sequence[dict], paths: Iterable[str]) -> None:
@@ -212,7 +229,7 @@ class IndexStore:
                     .execute(part_rows)
                 )
             except OSError as err:
-                raise RagpilotError(f"cannot write the index at {self.index_dir}: {err}") from err
+                raise write_error(self.index_dir, err) from err
 
     def ensure_fts_indices(self) -> None:
         """Create missing full-text indices; new rows are searched unindexed until :meth:`optimize`."""
@@ -230,8 +247,11 @@ class IndexStore:
 
     def optimize(self) -> None:
         """Compact fragments and fold new rows into the indices (small updates slow FTS otherwise)."""
-        self.ensure_fts_indices()
-        self.table.optimize(cleanup_older_than=timedelta(minutes=5))
+        try:
+            self.ensure_fts_indices()
+            self.table.optimize(cleanup_older_than=timedelta(minutes=5))
+        except OSError as err:
+            raise write_error(self.index_dir, err) from err
 
     # ----- reading -----------------------------------------------------------------------------
     def count_chunks(self) -> int:

@@ -16,8 +16,10 @@ from fastapi import FastAPI
 
 from ..indexer.errors import RagpilotError
 from .auth import BearerAuthMiddleware
+from .body_limit import BodyLimitMiddleware
 from .http_errors import install_error_handlers
 from .llm import ChatBackend
+from .openapi import install_openapi
 from .models import ModelCatalog, chat_backend_from, completion_backend_from
 from .rag import Retriever
 from .repos import ProgressHook, RepoSet
@@ -72,9 +74,11 @@ def create_app(
 
     app = FastAPI(title="ragpilot", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
+    install_openapi(app)
     for module in (health, continue_provider, search, openai, openai_chat):
         app.include_router(module.router)
-    app.add_middleware(BearerAuthMiddleware, api_key=settings.api_key)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BearerAuthMiddleware, api_key=settings.api_key)  # outermost: no key, no body read
     return app
 
 

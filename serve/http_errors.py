@@ -47,9 +47,32 @@ def error_response(request: Request, status: int, message: str, *, type: str | N
                         headers=headers)
 
 
+_FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"  # FastAPI's words for a non-UTF-8 body
+_NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
+
+
+def validation_message(error: dict) -> str:
+    """One sentence for the first validation error; the whole-body failures said plainly."""
+    loc, kind = tuple(error.get("loc", ())), error.get("type")
+    if kind == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "malformed")
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return f"The request body is not valid JSON ({reason}{where})"
+    if loc == ("body",) and kind == "missing":
+        return "The request body is empty: send a JSON object with Content-Type: application/json"
+    if loc == ("body",) and kind in _NOT_AN_OBJECT:
+        return "The request body must be a JSON object, sent with Content-Type: application/json"
+    param = _param_of(loc)
+    detail = error.get("msg", "invalid request")
+    return f"Invalid request body: {param}: {detail}" if param else f"Invalid request body: {detail}"
+
+
 def _param_of(loc: tuple) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or None
+    """``("body", "messages", 0, "role")`` -> ``messages.0.role`` (only the leading location is dropped:
+    a body field may itself be called ``query`` or ``path``)."""
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc) or None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -66,14 +89,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
         errors = err.errors()
         first = errors[0] if errors else {}
-        param = _param_of(tuple(first.get("loc", ())))
-        detail = first.get("msg", "invalid request")
-        message = f"Invalid request body: {param}: {detail}" if param else f"Invalid request body: {detail}"
-        return error_response(request, 400, message, param=param)
+        param = None if first.get("type") == "json_invalid" else _param_of(tuple(first.get("loc", ())))
+        return error_response(request, 400, validation_message(first), param=param)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         message = err.detail if isinstance(err.detail, str) else str(err.detail)
+        if err.status_code == 400 and message == _FASTAPI_UNREADABLE_BODY:
+            message = "The request body could not be read: send UTF-8 encoded JSON"
         if err.status_code == 404 and message == "Not Found":
             message = f"Unknown endpoint {request.method} {request.url.path}"
         return error_response(request, err.status_code, message, headers=getattr(err, "headers", None))

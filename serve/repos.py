@@ -337,7 +337,15 @@ def path_from_uri(value: str) -> Path:
         raw = unquote(text)
     if not raw:
         raise UsageError("the workspace path is empty")
-    return Path(raw).expanduser().resolve(strict=False)
+    if "\x00" in raw:
+        raise UsageError(f"{value!r}: a path cannot contain a NUL character")
+    path = Path(raw).expanduser()
+    if not path.is_absolute():  # relative to what? The server's cwd means nothing to a client
+        raise UsageError(f"{value}: a workspace is an absolute path or a file:// URI")
+    try:
+        return path.resolve(strict=False)
+    except (OSError, ValueError, RuntimeError) as err:  # name too long, symlink loop...
+        raise UsageError(f"{value[:200]}: not a usable path ({err})") from err
 
 
 _OPTION_FIELDS = {"model": "embed_model", "url": "embed_url", "api_key": "embed_api_key",

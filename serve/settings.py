@@ -34,6 +34,7 @@ class ServeSettings(BaseSettings):
     port: int = DEFAULT_PORT
     api_key: str | None = None
     insecure_no_auth: bool = False
+    max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # larger bodies get a 413
 
     # indexing while serving
     index_on_start: bool = True

@@ -219,7 +219,7 @@ def test_a_relevant_code_snippet_ranks_above_irrelevant_ones(onnx_minilm):
     docs = onnx_minilm.embed_documents(list(snippets.values()))
     for query, expected in queries.items():
         scores = docs @ onnx_minilm.embed_query(query)
-        assert names[int(np.argmax(scores))] == expected, (query, dict(zip(names, scores)))
+        assert names[int(np.argmax(scores))] == expected, (query, dict(zip(names, scores, strict=True)))
 
 
 def test_count_tokens_matches_the_model_tokenizer_without_truncating(onnx_minilm):

@@ -8,7 +8,6 @@ SmolLM2 GGUF in process instead.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 

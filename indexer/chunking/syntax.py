@@ -159,7 +159,7 @@ class _Chunker:
         symbol = _symbol(ancestors, names)
         header = self.src.header(symbol, signatures)
         parts: list[str] = []
-        for prev, unit in zip([None, *units], units):
+        for prev, unit in zip([None, *units], units, strict=False):
             if prev is not None and unit.start > prev.end + 1:
                 parts.append(self.src.text(prev.end + 1, unit.start - 1))
             parts.append(

@@ -16,7 +16,7 @@ from ..llm import ChatBackend, GenParams, Usage
 from ..openai_format import chat_completion, prime, stream_response
 from ..prompt import message_text, rag_messages, retrieval_query, sources_block
 from ..rag import Snippet
-from ..schemas import ChatCompletionRequest, RagOptions
+from ..schemas import MAX_QUERY_CHARS, ChatCompletionRequest, RagOptions
 
 router = APIRouter()
 
@@ -37,7 +37,7 @@ def with_context(state, backend: ChatBackend, messages: list[dict], opts: RagOpt
     """The messages with retrieved context added, and the snippets used (runs in a worker thread)."""
     settings = state.settings
     targets = state.repos.select(repo=opts.repo)
-    query = retrieval_query(messages)
+    query = retrieval_query(messages)[-MAX_QUERY_CHARS:]  # a pasted file is not a search query: keep its end
     snippets: list[Snippet] = []
     budget = context_budget(backend, messages, max_tokens, settings.context_tokens)
     if query and budget > 0:
