@@ -19,8 +19,8 @@ from .auth import BearerAuthMiddleware
 from .body_limit import BodyLimitMiddleware
 from .http_errors import install_error_handlers
 from .llm import ChatBackend
-from .openapi import install_openapi
 from .models import ModelCatalog, chat_backend_from, completion_backend_from
+from .openapi import install_openapi
 from .rag import Retriever
 from .repos import ProgressHook, RepoSet
 from .routes import continue_provider, health, openai, openai_chat, search
