@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +69,25 @@ def lance_errors(index_dir: Path) -> Iterator[None]:
         raise IndexIncompatibleError(
             f"reading the index at {index_dir} failed ({first_line}); {REBUILD_HINT}"
         ) from err
+
+
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+@contextmanager
+def writing(index_dir: Path) -> Iterator[None]:
+    """Turn a failed write into :func:`write_error`. LanceDB reports I/O failures (a full disk) as
+    ``RuntimeError("lance error: LanceError(IO): ... (os error 28)")``, not as OSError."""
+    try:
+        yield
+    except OSError as err:
+        raise write_error(index_dir, err) from err
+    except RuntimeError as err:
+        found = _OS_ERROR.search(str(err))
+        if found is None:
+            raise
+        code = int(found.group(1))
+        raise write_error(index_dir, OSError(code, os.strerror(code))) from err
 
 
 def write_error(index_dir: Path, err: OSError) -> RagpilotError:
@@ -169,13 +189,11 @@ class IndexStore:
                     f"pass --embedder {existing.embedder_name} or {REBUILD_HINT}"
                 )
             meta.created_at = existing.created_at
-        try:
+        with writing(index_dir):
             index_dir.mkdir(parents=True, exist_ok=True)
             store = cls(index_dir, meta)
             if TABLE not in store._table_names():
                 store._table = store._db.create_table(TABLE, schema=schema(meta.dim), mode="create")
-        except OSError as err:
-            raise write_error(index_dir, err) from err
         store.write_meta()
         return store
 
@@ -220,7 +238,7 @@ class IndexStore:
                 pc.is_in(data["path"], pa.array(part, pa.string()))
             )
             cond = "path IN (" + ", ".join(_sql_str(p) for p in part) + ")"
-            try:
+            with writing(self.index_dir):
                 (
                     self.table.merge_insert("id")
                     .when_matched_update_all()
@@ -228,8 +246,6 @@ class IndexStore:
                     .when_not_matched_by_source_delete(cond)
                     .execute(part_rows)
                 )
-            except OSError as err:
-                raise write_error(self.index_dir, err) from err
 
     def ensure_fts_indices(self) -> None:
         """Create missing full-text indices; new rows are searched unindexed until :meth:`optimize`."""
@@ -247,11 +263,9 @@ class IndexStore:
 
     def optimize(self) -> None:
         """Compact fragments and fold new rows into the indices (small updates slow FTS otherwise)."""
-        try:
+        with writing(self.index_dir):
             self.ensure_fts_indices()
             self.table.optimize(cleanup_older_than=timedelta(minutes=5))
-        except OSError as err:
-            raise write_error(self.index_dir, err) from err
 
     # ----- reading -----------------------------------------------------------------------------
     def count_chunks(self) -> int:

@@ -1,8 +1,8 @@
 """Shared helpers for the serving tests (this module holds no tests).
 
 - :class:`FakeUpstream`: a small OpenAI-compatible server (FastAPI on a real uvicorn thread) that
-  records what it is sent; used where ``python -m llama_cpp.server`` cannot run (its dependency
-  ``starlette-context`` is not installed here) and to observe the prompts ragpilot builds.
+  records what it is sent: fast, and it shows the prompts ragpilot builds. The real
+  ``python -m llama_cpp.server`` upstream is exercised in ``test_llama_server_upstream.py``.
 - :func:`start_ragpilot`: ``ragpilot serve`` as a real subprocess on a free loopback port.
 """
 
