@@ -491,3 +491,35 @@ def test_asking_for_reranking_loads_the_configured_cross_encoder_once(repo, inde
         items = c.post("/retrieve", json=continue_body("wait between attempts", options={"rerank": True, "k": 1}))
         assert items.status_code == 200 and len(items.json()) == 1
     served.close()
+
+
+# ----- secrets never reach a prompt ----------------------------------------------------------------------
+PLANTED = {
+    "config/aws.py": "AWS_ACCESS_KEY_ID = 'AKIA2E3F4G5H6J7K8L9M'\n"
+                     "AWS_SECRET_ACCESS_KEY = 'q8Jd7Lp0Vx3Rt6Wn2Yb5Zc9Hf4Gk1Ms7Qa0Ue3Io'\n",
+    ".env": "DATABASE_PASSWORD=hunter2-Sup3rS3cret-xyz\n",
+    "deploy/settings.yaml": "api_key: \"sk_live_51HxQ2eLkdJ3r8s9TuVwXyZ0123456789abcd\"\n",
+    "keys/server.pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7ZqJm9s0e8m3f6b1T0QvG5y"
+                       "kqL0l6Q3nXqQ8v2u5c1d2e3f4g5h6i7j8k9l0m1n2o3p4\n-----END RSA PRIVATE KEY-----\n",
+}
+SECRET_VALUES = ("AKIA2E3F4G5H6J7K8L9M", "q8Jd7Lp0Vx3Rt6Wn2Yb5", "hunter2-Sup3rS3cret", "sk_live_51HxQ2e",
+                 "MIIEowIBAAKCAQEA7ZqJm9")
+
+
+def test_planted_secrets_never_reach_the_prompt_sent_to_the_model(repo, index_settings, fake):
+    for rel, text in PLANTED.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    repos = open_repos([repo], index_settings)
+    try:
+        with client_for(repos, index_settings, UpstreamBackend(fake.url, model=fake.model)) as client:
+            for question in ("What is the AWS secret access key?", "database password in .env",
+                             "api_key in deploy settings yaml", "RSA private key in keys/server.pem"):
+                r = client.post("/v1/chat/completions", json=ask(question, ragpilot={"k": 20}))
+                assert r.status_code == 200, r.text
+                prompt = json.dumps(fake.last()["messages"])
+                assert "src/http/retry.py" in prompt or "cache.go" in prompt or "guide.md" in prompt, \
+                    "retrieval ran and put repository code in the prompt"
+                assert not [s for s in SECRET_VALUES if s in prompt], question
+    finally:
+        repos.close()
