@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,9 +33,7 @@ import time
 from pathlib import Path
 
 import httpx
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import StreamingResponse
+from loopback import free_port, percentile, run_fake_upstream, wait_http  # bench/ sibling module
 
 RESULTS = Path(__file__).parent / "results" / "load.json"
 
@@ -50,51 +47,7 @@ QUESTIONS = [
 
 
 # ----- the upstream stand-in (run as: bench_load.py --fake-upstream PORT) ---------------------------
-def run_fake_upstream(port: int) -> None:
-    app = FastAPI()
-
-    @app.get("/v1/models")
-    async def models():
-        return {"object": "list", "data": [{"id": "bench-model", "object": "model"}]}
-
-    @app.post("/v1/chat/completions")
-    async def chat(request: Request):
-        body = await request.json()
-
-        async def events():
-            for i, word in enumerate(["The", " answer", " is", " in", " the", " code."]):
-                delta = {"role": "assistant", "content": word} if i == 0 else {"content": word}
-                chunk = {"id": "b", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                yield f"data: {json.dumps(chunk)}\n\n"
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-
-
 # ----- helpers -----------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def wait_ready(base: str, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -113,11 +66,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def stats(latencies_s: list[float], errors: int, seconds: float) -> dict:
