@@ -11,9 +11,10 @@ from pathlib import Path
 
 import click
 
+from ..indexer.errors import UsageError
 from ..indexer.pipeline import Progress, resolve_repo
 from ..indexer.settings import IndexSettings
-from .cli import embedder_options, err, find_repo_root, index_dir_option, settings_from
+from .cli import embedder_options, err, esc, find_repo_root, index_dir_option, settings_from
 from .continue_config import base_url, config_json, config_yaml
 from .llm import available as available_backends
 from .settings import DEFAULT_PORT, ServeSettings
@@ -39,6 +40,13 @@ def retrieval_options(f):
     return f
 
 
+def nonempty_paths(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Path, ...]:
+    """``""`` (an unset shell variable) would silently mean the current directory: refuse it."""
+    if any(not v.strip() for v in values):
+        raise UsageError("a repository path is empty (an unset shell variable?)")
+    return tuple(Path(v) for v in values)
+
+
 def say(text: str) -> None:
     """One line on stderr, never wrapped (servers log to files and narrow terminals alike)."""
     err.print(text, soft_wrap=True)
@@ -55,10 +63,10 @@ class _ProgressLines:
         phase, at = self._last.get(repo.name, ("", 0.0))
         if ev.phase == "done" and ev.summary is not None:
             s = ev.summary
-            say(f"[green]{repo.name}[/]: indexed in {s.seconds:.1f}s: {s.files_indexed} files indexed, "
+            say(f"[green]{esc(repo.name)}[/]: indexed in {s.seconds:.1f}s: {s.files_indexed} files indexed, "
                       f"{s.files_unchanged} unchanged, {s.files_deleted} deleted; {s.chunks_total} chunks")
         elif ev.phase != phase or now - at >= 2.0:
-            say(f"{repo.name}: {ev.phase} {ev.files_done}/{ev.files_total} files, "
+            say(f"{esc(repo.name)}: {ev.phase} {ev.files_done}/{ev.files_total} files, "
                       f"{ev.chunks_embedded} chunks embedded")
         else:
             return
@@ -67,7 +75,7 @@ class _ProgressLines:
 
 # ----- serve ---------------------------------------------------------------------------------------
 @click.command("serve")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(), callback=nonempty_paths)
 @click.option("--host", help="Interface to bind (default 127.0.0.1; others need --api-key).")
 @click.option("--port", type=click.IntRange(0, 65535), help=f"Port (default {DEFAULT_PORT}).")
 @click.option("--api-key", help="Require 'Authorization: Bearer KEY' (also RAGPILOT_API_KEY).")
@@ -115,7 +123,7 @@ def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch,
     try:
         app = create_app(settings, repos=repos, on_startup=start_indexing)
         url = base_url(settings)
-        say(f"ragpilot serving {', '.join(str(r.root) for r in repos.repos)}")
+        say(f"ragpilot serving {esc(', '.join(str(r.root) for r in repos.repos))}")
         say(f"  Continue context provider  {url}/retrieve")
         say(f"  OpenAI-compatible API      {url}/v1  (models: ragpilot, ragpilot-raw)")
         say(f"  status                     {url}/status    (`ragpilot continue-config` prints a config)")
@@ -128,7 +136,7 @@ def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch,
 
 # ----- mcp -----------------------------------------------------------------------------------------
 @click.command("mcp")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(), callback=nonempty_paths)
 @retrieval_options
 @index_dir_option
 @embedder_options
@@ -149,7 +157,7 @@ def mcp_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch, n
 
 # ----- continue-config -----------------------------------------------------------------------------
 @click.command("continue-config")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(), callback=nonempty_paths)
 @click.option("--host", help="Host the server binds (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help=f"Port of the server (default {DEFAULT_PORT}).")
 @click.option("-k", "k", type=click.IntRange(1, 100), help="Snippets per question for the context provider.")

@@ -46,3 +46,9 @@ def test_settings_read_ragpilot_env_vars(monkeypatch):
 def test_serving_a_missing_path_is_one_clear_error(tmp_path, capsys):
     assert main(["serve", "--embedder", "hashing", str(tmp_path / "nope")]) == 2
     assert "no such directory" in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.parametrize("command", ["serve", "mcp", "continue-config"])
+def test_an_empty_path_is_refused_rather_than_meaning_the_current_directory(command, capsys):
+    assert main([command, ""]) == 2
+    assert "path is empty" in " ".join(capsys.readouterr().err.split())
