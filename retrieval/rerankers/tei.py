@@ -54,5 +54,5 @@ class TeiReranker(Reranker):
 @register("tei")
 def tei(*, url: str | None = None, timeout: float = 30.0, api_key: str | None = None) -> TeiReranker:
     if not url:
-        raise UsageError("the 'tei' reranker needs a server url, e.g. --rerank-url http://127.0.0.1:8080")
+        raise UsageError("the 'tei' reranker needs a server url, e.g. --reranker tei --reranker-model http://127.0.0.1:8080")
     return TeiReranker(url, timeout=timeout, api_key=api_key)
