@@ -8,7 +8,7 @@ file that is not in a served, indexed repository.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..retrieval.context import ContextPiece, assemble_context, render_piece
 from .repos import RepoSet, ServedRepo
@@ -23,22 +23,23 @@ def approx_tokens(text: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Snippet:
-    """A cited piece of a served repository. ``path`` is what citations show: repository-relative,
-    prefixed by the repository's name when the search spanned several."""
+    """A cited piece of a served repository: retrieval's :class:`ContextPiece` plus where it lives.
+
+    The piece's ``path`` is what citations show: repository-relative, prefixed by the repository's
+    name when the search spanned several; ``rel_path`` is always relative to ``repo``."""
 
     repo: ServedRepo
-    path: str
     rel_path: str
-    start_line: int
-    end_line: int
-    text: str
-    score: float
-    symbol: str = ""
-    language: str = ""
+    piece: ContextPiece
 
-    @property
-    def citation(self) -> str:
-        return f"{self.path}:{self.start_line}-{self.end_line}"
+    path = property(lambda self: self.piece.path)
+    start_line = property(lambda self: self.piece.start_line)
+    end_line = property(lambda self: self.piece.end_line)
+    text = property(lambda self: self.piece.text)
+    score = property(lambda self: self.piece.score)
+    symbol = property(lambda self: self.piece.symbol)
+    language = property(lambda self: self.piece.language)
+    citation = property(lambda self: self.piece.citation)
 
     @property
     def uri(self) -> str:
@@ -75,16 +76,14 @@ class Retriever:
 
 
 def _snippet(repo: ServedRepo, piece: ContextPiece, prefixed: bool) -> Snippet:
-    path = f"{repo.name}/{piece.path}" if prefixed else piece.path
-    return Snippet(repo, path, piece.path, piece.start_line, piece.end_line, piece.text, piece.score,
-                   piece.symbol, piece.language)
+    shown = replace(piece, path=f"{repo.name}/{piece.path}") if prefixed else piece
+    return Snippet(repo, piece.path, shown)
 
 
 def _best_within(snippets: Sequence[Snippet], budget: int, count_tokens: TokenCounter) -> list[Snippet]:
     kept, used = [], 0
     for s in sorted(snippets, key=lambda s: s.score, reverse=True):
-        cost = count_tokens(render_piece(99, ContextPiece(s.path, s.start_line, s.end_line, s.text, s.score,
-                                                          s.symbol, s.language))) + 1
+        cost = count_tokens(render_piece(99, s.piece)) + 1
         if used + cost <= budget:
             kept.append(s)
             used += cost
