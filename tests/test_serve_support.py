@@ -165,16 +165,22 @@ def index_with_hashing(repo: Path, home: Path) -> IndexSettings:
     return settings
 
 
-class RagpilotProcess:
-    """``ragpilot serve`` in a subprocess; its log goes to a file shown when something fails."""
+class LoggedServer:
+    """A server subprocess on a free loopback port; its output goes to a log file shown on failure.
 
-    def __init__(self, args: list[str], home: Path, log: Path, env: dict | None = None,
-                 global_args: tuple[str, ...] = ()):
+    Subclasses set ``name``, ``cmd``, ``env`` and ``ready_path`` (polled until it answers 200)."""
+
+    name = "server"
+    ready_path = "/health"
+    start_timeout = 120.0
+
+    def __init__(self, log: Path):
         self.port = free_port()
         self.log_path = log
-        self.env = {**os.environ, "RAGPILOT_HOME": str(home), **(env or {})}
-        self.cmd = [sys.executable, "-m", "ragpilot.serve.cli", *global_args, "serve", *args, "--port", str(self.port)]
+        self.env: dict | None = None
+        self.cmd: list[str] = []
         self.proc: subprocess.Popen | None = None
+        self._log_file = None
 
     @property
     def url(self) -> str:
@@ -183,22 +189,51 @@ class RagpilotProcess:
     def log(self) -> str:
         return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
 
-    def __enter__(self) -> RagpilotProcess:
+    def start(self):
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(self.cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"ragpilot serve exited with {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    break
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=2).status_code == 200:
+                    return self
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"ragpilot serve did not come up:\n{self.log()}")
+                raise RuntimeError(f"{self.name} did not come up:\n{self.log()}")
             time.sleep(0.1)
-        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class RagpilotProcess(LoggedServer):
+    """``ragpilot serve`` in a subprocess."""
+
+    name = "ragpilot serve"
+
+    def __init__(self, args: list[str], home: Path, log: Path, env: dict | None = None,
+                 global_args: tuple[str, ...] = ()):
+        super().__init__(log)
+        self.env = {**os.environ, "RAGPILOT_HOME": str(home), **(env or {})}
+        self.cmd = [sys.executable, "-m", "ragpilot.serve.cli", *global_args, "serve", *args, "--port", str(self.port)]
 
     def wait_indexed(self, headers: dict | None = None, timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
@@ -210,13 +245,3 @@ class RagpilotProcess:
             if any(p == "failed" for p in phases) or time.monotonic() > deadline:
                 raise RuntimeError(f"indexing did not finish: {status}\n{self.log()}")
             time.sleep(0.1)
-
-    def __exit__(self, *exc) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log_file.close()
