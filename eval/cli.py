@@ -9,12 +9,16 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 
 from ragpilot.indexer.errors import UsageError
 from ragpilot.serve.cli import run
 
-from .engine import DEFAULT_MODES, Engine, parse_mode
+from . import multireport
+from .engine import BASE_MODES, DEFAULT_MODES, Engine, parse_mode
+from .multilang import eval_pinned
+from .pinned import mirrors_root, select
 from .report import diagnostics_lines, results_table, subset_tables, verdict_line, write_json
 from .runner import EvalConfig, eval_docstrings, eval_git, eval_task_file
 
@@ -22,6 +26,7 @@ out = Console(highlight=False, soft_wrap=False, width=200)
 err = Console(stderr=True, highlight=False)
 
 DEFAULT_OUT = "eval/results/{corpus}.json"
+MULTI_OUT = "eval/results/multilang"
 
 
 @click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,11 +58,22 @@ DEFAULT_OUT = "eval/results/{corpus}.json"
               help="JSON result path; {corpus} is replaced by the corpus label. '-' writes nothing.")
 @click.option("--max-commits", type=click.IntRange(1), default=2000, show_default=True,
               help="With --git-tasks: how many recent commits to consider.")
+@click.option("--corpora", "pinned", default=None,
+              help="Multi-language eval on pinned corpora (eval/corpora_pinned.toml): names, languages "
+                   "(go, ts, js, rust, java, c, cpp, python) or 'all'; comma-separated. Mirrors must exist.")
+@click.option("--large", is_flag=True, help="With --corpora all or a language: include the large corpora.")
+@click.option("--doc-tasks", type=click.IntRange(0), default=40, show_default=True,
+              help="With --corpora: doc -> function tasks per corpus.")
+@click.option("--git-per-corpus", type=click.IntRange(0), default=20, show_default=True,
+              help="With --corpora: commit tasks per corpus (newest before the pin; 0 = none).")
+@click.option("--mirrors", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of bare mirrors <owner>+<name>/repo (default: $RAGPILOT_EVAL_MIRRORS or /work/.mirror).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-mode summary as JSON instead of tables.")
 @click.option("-v", "--verbose", count=True, help="More log output.")
 def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, modes, rerank_queries, k,
              embedder,
-             work_dir, out_path, max_commits, as_json, verbose) -> None:
+             work_dir, out_path, max_commits, pinned, large, doc_tasks, git_per_corpus, mirrors, as_json,
+             verbose) -> None:
     """Measure retrieval quality: lexical vs dense vs hybrid (vs reranked) on real code."""
     if verbose:
         logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
@@ -74,6 +90,14 @@ def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, m
                      work_dir=work_dir, notify=lambda msg: err.print(f"[dim]{msg}[/]"),
                      on_progress=_progress_printer())
     engine = Engine(embedder)
+
+    if pinned is not None:
+        if click.get_current_context().get_parameter_source("modes") == ParameterSource.DEFAULT:
+            cfg.modes = list(BASE_MODES)  # the cross-encoder is too slow for every corpus
+        out_dir = Path(MULTI_OUT if out_path == DEFAULT_OUT else out_path)
+        _run_pinned(select(pinned, large=large), engine, cfg, mirrors_root(mirrors),
+                    doc_tasks=doc_tasks, git_tasks=git_per_corpus, out_dir=None if out_path == "-" else out_dir)
+        return
 
     if git_tasks:
         if repo is None:
@@ -106,6 +130,35 @@ def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, m
             _print_result(result)
     if as_json:
         click.echo(json.dumps(summaries if len(summaries) != 1 else summaries[0], indent=1))
+
+
+def _run_pinned(corpora, engine: Engine, cfg: EvalConfig, mirrors: Path, *, doc_tasks: int, git_tasks: int,
+                out_dir: Path | None) -> None:
+    """Every pinned corpus in turn (missing mirrors are skipped with the fetch to run), then the table."""
+    results = []
+    for corpus in corpora:
+        t0 = time.perf_counter()
+        result = eval_pinned(corpus, engine, cfg, mirrors=mirrors, doc_tasks=doc_tasks, git_tasks=git_tasks)
+        if result is None:
+            continue
+        results.append(result)
+        if out_dir is not None:
+            write_json(result, out_dir / f"{corpus.name}.json")
+            err.print(f"[dim]wrote {out_dir / (corpus.name + '.json')} ({time.perf_counter() - t0:.0f}s)[/]")
+        out.print(multireport.rich_table([result], f"{corpus.name} ({corpus.language})"))
+    if not results:
+        raise UsageError("no pinned corpus could be read: fetch the mirrors named above")
+    title = f"multi-language eval, embedder {engine.embedder_name}, seed {cfg.seed}"
+    out.print(multireport.rich_table(results, title))
+    if out_dir is not None:
+        names = "-".join(r["corpus"] for r in results) if len(results) < 4 else "summary"
+        (out_dir / f"{names}.md").write_text(f"# {title}\n\n" + multireport.markdown(results), encoding="utf-8")
+        write_json([{k: v for k, v in r.items()} | {part: _strip_tasks(r.get(part)) for part in ("docstring", "git")}
+                    for r in results], out_dir / f"{names}.json")
+
+
+def _strip_tasks(part: dict | None) -> dict | None:
+    return None if part is None else {k: v for k, v in part.items() if k != "tasks"}
 
 
 def _print_result(result: dict) -> None:

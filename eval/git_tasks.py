@@ -14,6 +14,7 @@ import random
 import re
 import subprocess
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,12 +62,13 @@ def git(repo: Path, *args: str) -> bytes:
     return proc.stdout
 
 
-def read_history(repo: Path, *, max_commits: int = 2000) -> list[Commit]:
-    """The newest ``max_commits`` non-merge commits that have a parent, with their changed paths."""
+def read_history(repo: Path, *, max_commits: int = 2000, rev: str = "HEAD") -> list[Commit]:
+    """The newest ``max_commits`` non-merge commits up to ``rev`` that have a parent, with their
+    changed paths. ``repo`` is a work tree or a bare git directory (a mirror)."""
     if not (repo / ".git").exists():
-        git(repo, "rev-parse", "--git-dir")  # raises a clear error when this is no work tree
+        git(repo, "rev-parse", "--git-dir")  # raises a clear error when this is no repository
     raw = git(repo, "log", "--no-merges", "--no-renames", "--name-status", f"-n{max_commits}",
-              "--format=%x1e%H%x1f%P%x1f%ct%x1f%s").decode("utf-8", "replace")
+              "--format=%x1e%H%x1f%P%x1f%ct%x1f%s", rev, "--").decode("utf-8", "replace")
     commits: list[Commit] = []
     for record in raw.split("\x1e")[1:]:
         header, _, body = record.partition("\n")
@@ -124,16 +126,38 @@ def build_git_tasks(repo: str | Path, *, max_tasks: int, seed: int = 0, max_comm
     random.Random(seed).shuffle(history)
     chosen = sorted(history[: max(0, max_tasks)], key=lambda c: (c.timestamp, c.sha))
     log.info("git tasks: %d candidate commits, %d chosen", len(history), len(chosen))
-    return [
-        Task(
-            id=c.sha[:12],
-            query=clean_subject(c.subject),
-            gold=[GoldSpan(p) for p in c.modified if is_source_path(p)],
-            kind="git",
-            meta={"commit": c.sha, "parent": c.parent, "subject": c.subject},
-        )
-        for c in chosen
-    ]
+    return [_task_of(c) for c in chosen]
+
+
+def recent_git_tasks(gitdir: str | Path, rev: str, *, n: int, max_files: int = 4,
+                     wants: Callable[[str], bool] = lambda rel: True,
+                     max_commits: int = 3000) -> list[Task]:
+    """The ``n`` newest task commits at or before ``rev`` (a pinned commit), oldest first.
+
+    Walking back from the pin instead of sampling all of history keeps consecutive parent trees
+    close, so indexing them one after another is incremental and cheap. A commit qualifies when
+    :func:`is_task_commit` accepts it and every source file it modified is in the indexed tree
+    (``wants``): a gold file the index cannot contain would make the task unanswerable.
+    """
+    chosen: list[Commit] = []
+    for c in read_history(Path(gitdir), max_commits=max_commits, rev=rev):
+        if len(chosen) >= n:
+            break
+        gold = [p for p in c.modified if is_source_path(p)]
+        if is_task_commit(c, max_files=max_files) and all(wants(p) for p in gold):
+            chosen.append(c)
+    chosen.reverse()
+    return [_task_of(c) for c in chosen]
+
+
+def _task_of(c: Commit) -> Task:
+    return Task(
+        id=c.sha[:12],
+        query=clean_subject(c.subject),
+        gold=[GoldSpan(p) for p in c.modified if is_source_path(p)],
+        kind="git",
+        meta={"commit": c.sha, "parent": c.parent, "subject": c.subject},
+    )
 
 
 def tree_files(repo: str | Path, commit: str) -> dict[str, bytes]:
