@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from ..indexer.errors import RagpilotError
 from .auth import BearerAuthMiddleware
 from .body_limit import BodyLimitMiddleware
+from .embedding_work import EmbeddingWork
 from .http_errors import install_error_handlers
 from .llm import ChatBackend
 from .models import ModelCatalog, chat_backend_from, completion_backend_from
@@ -65,6 +66,7 @@ def create_app(
             app.state.repos = repo_set
             app.state.retriever = Retriever(repo_set)
             app.state.models = catalog
+            app.state.embedding_work = EmbeddingWork()
             yield
         finally:
             if catalog is not None and llm is None:
@@ -72,7 +74,9 @@ def create_app(
             if owned_repos is not None:
                 await asyncio.to_thread(owned_repos.close)
 
-    app = FastAPI(title="ragpilot", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI from a CDN (broken offline, and a third party
+    # learns of every visit). The schema itself is served at /openapi.json for any viewer.
+    app = FastAPI(title="ragpilot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     install_openapi(app)
     for module in (health, continue_provider, search, openai, openai_chat):

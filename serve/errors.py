@@ -52,3 +52,11 @@ class BackendUnavailableError(BackendError):
 
     http_status = 503
     code = "backend_unavailable"
+
+
+class ClientDisconnectedError(RagpilotError):
+    """The client went away before its answer was ready: the work for it was stopped. Nobody reads
+    the answer; 499 is what the access log shows (nginx's "client closed request")."""
+
+    http_status = 499
+    code = "client_disconnected"

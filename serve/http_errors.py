@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..indexer.errors import RagpilotError
+from .schemas import NESTED_TOO_DEEPLY
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def validation_message(error: dict) -> str:
         return "The request body is empty: send a JSON object with Content-Type: application/json"
     if loc == ("body",) and kind in _NOT_AN_OBJECT:
         return "The request body must be a JSON object, sent with Content-Type: application/json"
+    if kind == "json_too_deep":
+        return f"Invalid request body: {NESTED_TOO_DEEPLY}"
     param = _param_of(loc)
     detail = error.get("msg", "invalid request")
     return f"Invalid request body: {param}: {detail}" if param else f"Invalid request body: {detail}"
@@ -73,6 +76,14 @@ def _param_of(loc: tuple) -> str | None:
     if loc and loc[0] in ("body", "query", "path", "header"):
         loc = loc[1:]
     return ".".join(str(p) for p in loc) or None
+
+
+def unreadable_body_message(cause: BaseException | None) -> str:
+    """Why FastAPI could not parse a body: json.loads overflowing its recursion limit (~1,000 levels)
+    is a body nested too deeply; anything else is bytes that are not UTF-8."""
+    if isinstance(cause, RecursionError):
+        return f"Invalid request body: {NESTED_TOO_DEEPLY}"
+    return "The request body could not be read: send UTF-8 encoded JSON"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -96,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         message = err.detail if isinstance(err.detail, str) else str(err.detail)
         if err.status_code == 400 and message == _FASTAPI_UNREADABLE_BODY:
-            message = "The request body could not be read: send UTF-8 encoded JSON"
+            message = unreadable_body_message(err.__cause__)
         if err.status_code == 404 and message == "Not Found":
             message = f"Unknown endpoint {request.method} {request.url.path}"
         return error_response(request, err.status_code, message, headers=getattr(err, "headers", None))

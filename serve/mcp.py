@@ -17,14 +17,13 @@ import anyio
 
 from ..indexer.embedders.lazy import require
 from ..indexer.errors import RagpilotError, UsageError
+from ..retrieval.searcher import MAX_K
 from .prompt import render_snippets
 from .rag import Retriever
 from .repos import RepoSet
 from .settings import ServeSettings
 
 log = logging.getLogger(__name__)
-
-MAX_K = 50
 
 
 def _sdk() -> tuple[type, type[Exception]]:
@@ -78,7 +77,7 @@ def build_server(settings: ServeSettings, repos: RepoSet) -> Any:
             raise tool_error(f"k must be between 1 and {MAX_K}")
 
         def run() -> list[dict]:
-            fetch = k if not path else min(200, k * 10)
+            fetch = k if not path else min(MAX_K, k * 10)
             found = repos.search(query, repos.repos, k=fetch)
             hits = [(r, h) for r, h in found if not path or path_matches(h.path, path)][:k]
             return [{**h.to_json(), "repo": r.name, "citation": f"{h.path}:{h.start_line}-{h.end_line}"}

@@ -1,7 +1,8 @@
 """OpenAI-compatible ``GET /v1/models``, ``POST /v1/completions`` and ``POST /v1/embeddings``.
 
 Completions are a plain passthrough to the completion backend (``suffix`` for fill-in-the-middle);
-embeddings use the index's own embedder, so a client can embed text the way the index did.
+embeddings use the index's own embedder, so a client can embed text the way the index did, within
+the bounds of ``schemas.EmbeddingRequest`` and ``embedding_work.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import base64
 
 import numpy as np
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from ...indexer.errors import UsageError
 from ..llm import GenParams
@@ -18,8 +18,6 @@ from ..openai_format import prime, stream_response, text_completion
 from ..schemas import CompletionRequest, EmbeddingRequest
 
 router = APIRouter()
-
-MAX_EMBEDDING_INPUTS = 2048
 
 
 @router.get("/v1/models")
@@ -53,13 +51,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
     texts = body.texts()
     if not texts:
         raise UsageError("'input' is empty")
-    if len(texts) > MAX_EMBEDDING_INPUTS:
-        raise UsageError(f"at most {MAX_EMBEDDING_INPUTS} inputs per request, got {len(texts)}")
-
-    def work() -> tuple[np.ndarray, int]:
-        return embedder.embed_documents(texts), sum(embedder.count_tokens(t) for t in texts)
-
-    vectors, tokens = await run_in_threadpool(work)
+    vectors, tokens = await state.embedding_work.embed(embedder, texts, client_gone=request.is_disconnected)
     data = []
     for i, vec in enumerate(vectors):
         vec = np.asarray(vec, dtype="<f4")
