@@ -18,15 +18,24 @@ from ..indexer.pipeline import Indexer, IndexSummary, resolve_repo
 from ..indexer.settings import IndexSettings
 from ..indexer.store import IndexStore
 from ..retrieval.rerankers import DEFAULT_RERANKER, create_reranker
-from ..retrieval.searcher import Searcher
+from ..retrieval.searcher import MAX_K, Searcher
+from .terminal_text import terminal_safe
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def esc(value: object) -> str:
-    """Text from the user's files or paths, shown literally: "[red]x.py" is a legal file name."""
-    return escape(str(value))
+    """Text from the user's files or paths, shown literally: "[red]x.py" is a legal file name, and a
+    name holding an ESC sequence is shown as ``\\x1b[2J``, not obeyed (see terminal_text.py)."""
+    return escape(terminal_safe(str(value)))
+
+
+class TerminalSafeFormatter(logging.Formatter):
+    """Log lines name files ("skipping x.py: ..."): their control characters are shown, not obeyed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
 
 
 def find_repo_root(start: Path) -> Path:
@@ -78,7 +87,9 @@ def repo_argument(f):
 def cli(ctx: click.Context, verbose: int) -> None:
     """ragpilot: a private, local repository brain for AI coding assistants."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(TerminalSafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     ctx.obj = {}
 
 
@@ -152,7 +163,7 @@ def _print_summary(s: IndexSummary) -> None:
         f"{s.chunks_embedded} chunks embedded ({s.chunks_cached} from cache), {s.chunks_total} in the index"
     )
     if s.skipped_by_reason:
-        reasons = ", ".join(f"{reason} {n}" for reason, n in s.skipped_by_reason.items())
+        reasons = ", ".join(f"{esc(reason)} {n}" for reason, n in s.skipped_by_reason.items())
         out.print(f"skipped by reason: {reasons}")
     out.print(f"index: {esc(s.index_dir)}", style="dim")
 
@@ -209,12 +220,12 @@ def status(obj, path: Path, index_dir, as_json) -> None:
     updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["updated_at"]))
     out.print(f"[bold]{esc(info['repo'])}[/]")
     out.print(f"  index     {esc(info['index_dir'])}")
-    out.print(f"  embedder  {info['embedder']} ({info['embedder_id']}, {info['dim']}-d)")
+    out.print(f"  embedder  {esc(info['embedder'])} ({esc(info['embedder_id'])}, {info['dim']}-d)")
     out.print(f"  files     {info['files']}    chunks {info['chunks']}")
     out.print(f"  updated   {updated}")
     watcher = info.get("watcher") or {}
     if watcher.get("live"):
-        out.print(f"  watcher   live (pid {watcher.get('pid')}, {watcher.get('backend')}, "
+        out.print(f"  watcher   live (pid {watcher.get('pid')}, {esc(watcher.get('backend'))}, "
                   f"{watcher.get('pending', 0)} pending, {watcher.get('behind_seconds', 0):.1f}s behind)")
     else:
         out.print("  watcher   not running")
@@ -226,7 +237,7 @@ def status(obj, path: Path, index_dir, as_json) -> None:
 @click.option("--repo", type=click.Path(), callback=nonempty_path,
               help="Repository (default: the one containing the cwd).")
 @index_dir_option
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True)
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
 @click.option("--rerank", is_flag=True, help="Rerank with a cross-encoder (slower, often better).")
 @click.option("--reranker", default=DEFAULT_RERANKER, show_default=True, help="Reranker name, with --rerank.")
@@ -274,7 +285,7 @@ def _print_hits(hits) -> None:
         lines = hit.content.splitlines()
         snippet = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
         lexer = hit.language if hit.language not in ("text", "") else "text"
-        out.print(Syntax(snippet, lexer, line_numbers=True, start_line=hit.start_line, word_wrap=True))
+        out.print(Syntax(terminal_safe(snippet), lexer, line_numbers=True, start_line=hit.start_line, word_wrap=True))
 
 
 # ----- embedders -----------------------------------------------------------------------------------
@@ -292,7 +303,7 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
     try:
         command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except RagpilotError as e:
-        err.print(f"[red]error:[/] {e}")
+        err.print(f"[red]error:[/] {esc(e)}")
         return e.exit_code
     except click.exceptions.Abort:
         err.print("aborted")
@@ -304,11 +315,11 @@ def run(command: click.Command, argv: list[str] | None, prog_name: str) -> int:
         e.show()
         return e.exit_code
     except OSError as e:
-        err.print(f"[red]error:[/] {e}")
+        err.print(f"[red]error:[/] {esc(e)}")
         return 1
     except Exception as e:  # a bug: one line for the user, the traceback with -vv
         logging.getLogger(__name__).debug("internal error", exc_info=True)
-        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (run with -vv for the traceback)")
+        err.print(f"[red]internal error:[/] {type(e).__name__}: {esc(e)} (run with -vv for the traceback)")
         return 70
     return 0
 

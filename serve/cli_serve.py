@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from ..indexer.errors import UsageError
 from ..indexer.pipeline import Progress, resolve_repo
@@ -26,7 +27,13 @@ def serve_settings(obj: dict, paths, *, index_dir, embedder, embed_model, embed_
                                          embed_url=embed_url)
     roots = [resolve_repo(p) for p in paths] if paths else [find_repo_root(Path.cwd())]
     values = {k: v for k, v in flags.items() if v is not None}
-    return ServeSettings(repos=roots, index=index, **values)
+    try:
+        return ServeSettings(repos=roots, index=index, **values)
+    except ValidationError as err:  # a bad flag or RAGPILOT_* variable: one line, no pydantic report
+        first = err.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        field = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{field}: {message} (from a flag or a RAGPILOT_* variable)") from None
 
 
 def retrieval_options(f):

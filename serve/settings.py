@@ -74,7 +74,14 @@ class ServeSettings(BaseSettings):
         return {"model": self.rerank_model, "url": self.rerank_url}
 
     def check_access(self) -> None:
-        """Refuse to expose the repositories on the network without a key (unless told to)."""
+        """Refuse to expose the repositories on the network without a key (unless told to), and refuse
+        a key that cannot work: blank (an empty key would even mean no key at all), or with spaces
+        around it (a client's header value is trimmed, so it could never match)."""
+        key = self.api_key
+        if key is not None and (not key.strip() or key != key.strip()):
+            what = "is blank" if not key.strip() else "has spaces around it"
+            raise UsageError(f"the API key (--api-key / RAGPILOT_API_KEY) {what}: give a key without "
+                             "spaces, or none at all to serve on loopback without one")
         if not is_loopback(self.host) and not self.api_key and not self.insecure_no_auth:
             raise UsageError(
                 f"binding {self.host} exposes your code to the network: set --api-key "
