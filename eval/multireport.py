@@ -17,7 +17,7 @@ HEAD = ["corpus", "lang", "method", "doc n (t/c)"] + [f"{s} {c[2]}" for s in ("t
 
 
 def rows(results: Sequence[dict]) -> list[list[str]]:
-    """Table rows: every corpus x method, then the per-method mean over corpora."""
+    """Table rows: every corpus x method, then (for several corpora) the per-method mean over corpora."""
     out: list[list[str]] = []
     methods = _methods(results)
     means: dict[str, list[list[float | None]]] = {m: [] for m in methods}
@@ -31,7 +31,7 @@ def rows(results: Sequence[dict]) -> list[list[str]]:
                         n_doc if i == 0 else "", *_fmt(values[:8]),
                         str(git.get("n_tasks", "—")) if i == 0 else "", *_fmt(values[8:9]),
                         _pair(values[9:11])])
-    for i, method in enumerate(methods):
+    for i, method in enumerate(methods if len(results) > 1 else []):
         cols = list(zip(*means[method], strict=True)) if means[method] else []
         avg = [_mean(c) for c in cols]
         out.append(["mean" if i == 0 else "", "", method, "", *_fmt(avg[:8]), "", *_fmt(avg[8:9]),
