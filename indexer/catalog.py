@@ -6,6 +6,8 @@ makes the next run redo that file (the LanceDB write is idempotent), never skip 
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexIncompatibleError, RagpilotError
+
+log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
 CACHE_FILE = "embed_cache.sqlite"
@@ -106,20 +110,76 @@ class Catalog:
 
 class EmbeddingCache:
     """Vectors keyed by (embedder id, chunk content hash): unchanged chunks are never embedded twice,
-    even after a file is deleted and comes back (a branch switch). Kept across ``--rebuild``."""
+    even after a file is deleted and comes back (a branch switch). Kept across ``--rebuild``.
+
+    The cache only saves time, so a damaged cache file is never an error: it is moved aside as
+    ``embed_cache.sqlite.damaged-<time>`` (said in a warning and in :attr:`warnings`) and an empty one
+    takes its place."""
 
     def __init__(self, index_dir: Path, embedder_id: str, dim: int):
         self.embedder_id = embedder_id
         self.dim = dim
         self.path = index_dir / CACHE_FILE
-        self.conn = _connect(self.path)
-        with _writing(self.path):
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, used_at REAL,"
-                " PRIMARY KEY (embedder, hash))"
-            )
+        self.warnings: list[str] = []
+        self.conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            try:
+                conn = _connect(self.path)
+            except IndexIncompatibleError as err:
+                if attempt == 2:
+                    raise
+                self._move_aside(err.__cause__ or err)
+                continue
+            try:
+                with _writing(self.path):
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB,"
+                        " used_at REAL, PRIMARY KEY (embedder, hash))"
+                    )
+                conn.execute("SELECT hash FROM vectors LIMIT 1").fetchall()
+                return conn
+            except sqlite3.DatabaseError as err:  # not a database, malformed: damage, not the user's
+                conn.close()
+                if attempt == 2:
+                    raise IndexIncompatibleError(f"{self.path} is damaged ({err})") from err
+                self._move_aside(err)
+        raise AssertionError("unreachable")
+
+    def _move_aside(self, err: BaseException) -> None:
+        """Keep the damaged file for inspection under another name; its WAL files go with it (left in
+        place, SQLite would replay them into the new, empty cache)."""
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                src = self.path.with_name(self.path.name + suffix)
+                if src.exists():
+                    os.replace(src, aside.with_name(aside.name + suffix))
+        except OSError as move_err:
+            raise RagpilotError(f"{self.path} is damaged ({err}) and cannot be moved aside "
+                                f"({move_err.strerror or move_err}); delete it") from move_err
+        message = (f"the embedding cache {self.path} was damaged ({err}); moved it to {aside.name} and "
+                   "started an empty one (chunks are embedded again)")
+        log.warning("%s", message)
+        self.warnings.append(message)
+
+    def _recover(self, err: sqlite3.DatabaseError) -> None:
+        """Damage found while in use: swap in an empty cache and carry on."""
+        if isinstance(err, sqlite3.OperationalError):  # locked, disk full, read-only: not damage
+            raise RagpilotError(f"cannot use {self.path}: {err}") from err
+        self.conn.close()
+        self._move_aside(err)
+        self.conn = self._open()
 
     def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        try:
+            return self._get_many(hashes)
+        except sqlite3.DatabaseError as err:
+            self._recover(err)
+            return {}
+
+    def _get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 500):
@@ -136,6 +196,15 @@ class EmbeddingCache:
         return found
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
+        try:
+            self._put_many(items)
+        except sqlite3.DatabaseError as err:
+            if isinstance(err, sqlite3.OperationalError):
+                raise RagpilotError(f"cannot write {self.path}: {err}") from err
+            self._recover(err)
+            self._put_many(items)
+
+    def _put_many(self, items: dict[str, np.ndarray]) -> None:
         now = time.time()
         with _writing(self.path), self.conn:
             self.conn.execute("BEGIN")

@@ -39,6 +39,13 @@ class IndexBusyError(RagpilotError):
     http_status = 409
 
 
+class IndexLostError(RagpilotError):
+    """The index folder (or its writer lock) was removed or replaced while this process was writing it."""
+
+    http_status = 503
+    error_type = "server_error"
+
+
 class ModelLoadError(RagpilotError):
     """An embedder, reranker or chat model could not be loaded (missing extra, file, or server)."""
 

@@ -1,4 +1,9 @@
-"""One writer per index: a lock file next to the index, refused (or waited for) when held."""
+"""One writer per index: a lock file next to the index, refused (or waited for) when held.
+
+A lock guards the folder it was taken in: if that folder (or the lock file) is deleted or replaced
+under a running writer, another process can take a new lock at once. :meth:`WriterLock.lost` tells the
+writer so, and the writer stops before its next commit.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import IndexBusyError, RagpilotError
+from .errors import IndexBusyError, IndexLostError, RagpilotError
 
 LOCK_FILE = "writer.lock"
 OWNER_FILE = "writer.pid"
@@ -24,6 +29,7 @@ class WriterLock:
         self.index_dir = index_dir
         self.wait_seconds = wait_seconds
         self._lock = FileLock(str(index_dir / LOCK_FILE))
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the lock file we hold
 
     def acquire(self) -> None:
         try:
@@ -33,17 +39,47 @@ class WriterLock:
             pid = owner.read_text().strip() if owner.exists() else "?"
             raise IndexBusyError(
                 f"the index at {self.index_dir} is busy: another ragpilot process (pid {pid}) is writing "
-                "it. Wait for it to finish (or stop it), or pass --wait to queue behind it."
+                "it. Wait for it to finish (or stop it), or pass --wait SECONDS (e.g. --wait 30) to queue "
+                "behind it."
             ) from None
         except OSError as err:  # Timeout is an OSError too: caught above first
             raise _unusable(self.index_dir, err) from err
         try:
             (self.index_dir / OWNER_FILE).write_text(str(os.getpid()))
+            st = os.stat(self.index_dir / LOCK_FILE)
+            self._identity = (st.st_dev, st.st_ino)
         except OSError as err:
             self._lock.release()
             raise _unusable(self.index_dir, err) from err
 
+    def lost(self) -> str | None:
+        """Why this lock no longer guards the index (its folder or lock file is gone or replaced), or None."""
+        if self._identity is None or not self._lock.is_locked:
+            return None
+        try:
+            st = os.stat(self.index_dir / LOCK_FILE)
+        except FileNotFoundError:
+            if not self.index_dir.exists():
+                return f"the index folder {self.index_dir} was removed"
+            return f"the writer lock {self.index_dir / LOCK_FILE} was removed"
+        except OSError as err:
+            return f"the index folder {self.index_dir} cannot be read ({err.strerror or err})"
+        if (st.st_dev, st.st_ino) != self._identity:
+            return f"the index folder {self.index_dir} was replaced"
+        return None
+
+    def check(self) -> None:
+        """Raise :class:`IndexLostError` if the lock no longer guards the index: writing on would mix
+        rows into a folder another process may now own (or into one nobody reads)."""
+        why = self.lost()
+        if why is not None:
+            raise IndexLostError(
+                f"{why} while this process was writing it; stopped writing. Run `ragpilot index` to "
+                "build it again"
+            )
+
     def release(self) -> None:
+        self._identity = None
         if self._lock.is_locked:
             self._lock.release()
 

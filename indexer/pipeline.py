@@ -46,6 +46,7 @@ class IndexSummary:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     index_dir: str = ""
+    warnings: list[str] = field(default_factory=list)  # what was repaired on the way (a damaged cache)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -150,9 +151,13 @@ class Indexer:
         self._lock = WriterLock(self.index_dir, wait_seconds=wait_seconds)
         self._lock.acquire()
         try:
+            emb = self.embedder  # before any wipe: a model that cannot load must not cost the index
             if rebuild:
                 self._wipe()
-            emb = self.embedder
+            elif IndexStore.unfinished_setup(self.index_dir):
+                log.warning("the index at %s has a chunk table but no %s (an earlier first index was "
+                            "interrupted during set-up): starting it over", self.index_dir, META_FILE)
+                self._wipe()
             previous = IndexStore.read_meta(self.index_dir)
             meta = IndexMeta(
                 repo_root=str(self.root),
@@ -203,12 +208,22 @@ class Indexer:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def check_index_dir(self) -> None:
+        """Raise IndexLostError if the index folder was removed or replaced under this writer."""
+        if self._lock is not None:
+            self._lock.check()
+
+    def index_lost(self) -> str | None:
+        """Why the writer lock no longer guards the index folder (removed, replaced), or None."""
+        return self._lock.lost() if self._lock is not None else None
+
     # ----- full run ----------------------------------------------------------------------------
     def run(self) -> Iterator[Progress]:
         """Bring the index in line with the working tree; yields progress, the last event has the summary."""
         assert self.store and self.catalog, "call open() first"
         t0 = time.perf_counter()
         summary = IndexSummary(index_dir=str(self.index_dir))
+        self.check_index_dir()
         yield Progress("scan")
         walked = walk_repo(self.root, max_file_bytes=self.settings.max_file_bytes, rules=self.rules)
         skipped = walked.skipped
@@ -223,6 +238,7 @@ class Indexer:
         ]
         summary.files_unchanged = len(walked.files) - len(candidates)
         yield from self._process(candidates, deleted, known, skipped, summary, t0, len(walked.files))
+        self.store.mark_ready()
         summary.seconds = time.perf_counter() - t0
         yield Progress("done", len(walked.files), len(walked.files), summary.chunks_embedded,
                        summary.chunks_total, summary)
@@ -280,7 +296,7 @@ class Indexer:
     # ----- the shared core ---------------------------------------------------------------------
     def _process(self, candidates, deleted, known, skipped, summary, t0, files_total, *,
                  force_optimize: bool = True) -> Iterator[Progress]:
-        assert self.store and self.catalog
+        assert self.store and self.catalog and self.cache
         changed_anything = bool(deleted)
         done = summary.files_unchanged
         batch_size = max(1, self.settings.files_per_batch)
@@ -288,6 +304,7 @@ class Indexer:
             batch = candidates[start : start + batch_size]
             prepared, touched, dropped = self._prepare(batch, known, skipped)
             summary.files_unchanged += len(touched)
+            self.check_index_dir()  # before every commit: never write into a folder that was removed
             if prepared or dropped:
                 changed_anything = True
                 self._write(prepared, dropped, summary)
@@ -299,16 +316,21 @@ class Indexer:
             yield Progress("index", files_total, done, summary.chunks_embedded,
                            summary.chunks_embedded + summary.chunks_cached)
         if deleted:
+            self.check_index_dir()
             self.store.replace_files([], deleted)
             self.catalog.mark_done([], deleted)
             summary.files_deleted += len(deleted)
         summary.files_skipped = skipped.total
         summary.skipped_by_reason = dict(sorted(skipped.by_reason.items()))
-        if changed_anything:
+        summary.warnings = list(self.cache.warnings)
+        # A full run also repairs full-text statistics the watcher left inexact, even with no change.
+        repair = force_optimize and (self.store.meta.fts_stale_rows > 0 or self.store.unindexed_rows() > 0)
+        if changed_anything or repair:
             yield Progress("optimize", files_total, done, summary.chunks_embedded)
             # A full run compacts at its end; the watcher's small batches compact every N commits
             # (new rows are searchable before compaction, just a little slower).
-            self._maybe_optimize(force=force_optimize)
+            self.check_index_dir()
+            self._maybe_optimize(full_run=force_optimize)
             self.store.write_meta()
         summary.chunks_total = self.store.count_chunks()
 
@@ -343,6 +365,12 @@ class Indexer:
             # Rows must carry the catalog's path exactly, or a later delete/rename leaves them behind
             # (the chunker rewrites "\\" to "/", a legal character in a POSIX file name).
             chunks = [c if c.path == entry.rel else dataclasses.replace(c, path=entry.rel) for c in chunks]
+            if len(chunks) > self.settings.max_chunks_per_file:
+                log.warning("skipping %s: %d chunks, more than RAGPILOT_MAX_CHUNKS_PER_FILE=%d (a minified or "
+                            "generated file?)", entry.rel, len(chunks), self.settings.max_chunks_per_file)
+                skipped.add("too-many-chunks", entry.rel)
+                dropped.append(entry.rel)
+                continue
             prepared.append(_Prepared(entry, digest, chunks))
         return prepared, touched, dropped
 
@@ -373,11 +401,22 @@ class Indexer:
             deleted=dropped,
         )
 
-    def _maybe_optimize(self, *, force: bool = False) -> None:
+    def _maybe_optimize(self, *, full_run: bool = False) -> None:
+        """Compact, and keep BM25 statistics in line with the rows.
+
+        Rows added since the last optimisation are searched flat with their own statistics, and rows
+        deleted since the last full-text build still count in the statistics, so scores drift from a
+        fresh index's until both are folded in. A full run always makes them exact; the watcher folds
+        additions in every 20 commits and rebuilds the full-text indices once the rows deleted or
+        rewritten since the last build pass ``fts_rebuild_share`` of the table (0: after every commit).
+        """
         assert self.store
+        exact = full_run or self.settings.fts_rebuild_share <= 0
+        stale = self.store.meta.fts_stale_rows
+        rebuild = stale > 0 and (exact or self.store.fts_stale_share() >= self.settings.fts_rebuild_share)
         version = self.store.table.version
-        if force or version - self._version_at_optimize >= 20:
-            self.store.optimize()
+        if exact or rebuild or version - self._version_at_optimize >= 20:
+            self.store.optimize(rebuild_fts=rebuild)
             self._version_at_optimize = self.store.table.version
 
 

@@ -3,6 +3,12 @@
 Writes are atomic per batch of files: one ``merge_insert`` replaces every row of the batch's files in
 a single LanceDB commit, so a concurrent reader sees either the old or the new version of a file,
 never both and never neither.
+
+An index is "building" from its first write (meta.json comes first, before the table) until a full run
+completes; readers refuse a building index with "run ragpilot index" instead of answering from half of
+it, and the next run resumes it. Opening checks, cheaply, that every data file and full-text index the
+current version needs can be read, so damage is reported by file name when the index is opened, not as
+a raw storage error on every search.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +32,7 @@ import pyarrow.compute as pc
 
 from .errors import IndexIncompatibleError, IndexMissingError, RagpilotError
 from .types import Chunk
+from .watch_status import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,8 @@ TABLE = "chunks"
 META_FILE = "meta.json"
 FTS_COLUMNS = ("fts_path", "fts_symbol", "fts_body")
 REBUILD_HINT = "run `ragpilot index --rebuild` to rebuild it"
+BUILDING, READY = "building", "ready"
+LANCE_FOOTER_MAGIC = b"LANC"  # the last bytes of every complete Lance data file
 
 
 @dataclass
@@ -49,6 +58,13 @@ class IndexMeta:
     schema_version: int = SCHEMA_VERSION
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+    # "building" until the first full run (or the run after --rebuild) completes; older indexes have no
+    # such field and were complete, hence the default.
+    state: str = READY
+    builder_pid: int = 0
+    # Rows deleted or rewritten since the full-text indices were last built: BM25 statistics keep
+    # counting them until the indices are rebuilt (LanceDB 0.40), so ranking drifts with churn.
+    fts_stale_rows: int = 0
 
     @classmethod
     def from_json(cls, data: dict) -> IndexMeta:
@@ -65,10 +81,57 @@ def lance_errors(index_dir: Path) -> Iterator[None]:
     except (RuntimeError, OSError, ValueError) as err:
         if "lance" not in str(err).lower() and not isinstance(err, OSError):
             raise
-        first_line = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise IndexIncompatibleError(
-            f"reading the index at {index_dir} failed ({first_line}); {REBUILD_HINT}"
-        ) from err
+        raise damage_error(index_dir, err, "reading the index") from err
+
+
+# Where in LanceDB's own source an error was raised: noise to a user, and a leak of build paths.
+_RUST_LOCATION = re.compile(r",?\s*/\S+\.rs:\d+(?::\d+)?")
+_INDEX_FILE = re.compile(r"(/\S*?/(?:_indices/[0-9a-f-]{36}|data/[^/\s,]+\.lance))")
+
+
+def describe_lance_error(err: BaseException) -> str:
+    """One line of a LanceDB error without Rust source locations (``/rustc/...``, ``.cargo/...``)."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    text = _RUST_LOCATION.sub("", text).strip().rstrip(",")
+    return text[:200]
+
+
+def damaged_file(index_dir: Path, err: BaseException | None = None) -> str | None:
+    """The file (relative to ``index_dir``) that makes the table unreadable, when it can be named: the
+    path in the error, else a data file that lacks the footer every complete Lance file ends with."""
+    lance = index_dir / "lance"
+    found = _INDEX_FILE.search(str(err)) if err is not None else None
+    if found:
+        path = Path(found.group(1))
+        try:
+            return path.relative_to(index_dir).as_posix()
+        except ValueError:
+            return path.as_posix()
+    data_dir = lance / f"{TABLE}.lance" / "data"
+    try:
+        files = sorted(data_dir.glob("*.lance"))
+    except OSError:
+        return None
+    for data_file in files:
+        try:
+            with data_file.open("rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, size - len(LANCE_FOOTER_MAGIC)))
+                if size < len(LANCE_FOOTER_MAGIC) or fh.read() != LANCE_FOOTER_MAGIC:
+                    return data_file.relative_to(index_dir).as_posix()
+        except OSError:
+            return data_file.relative_to(index_dir).as_posix()
+    return None
+
+
+def damage_error(index_dir: Path, err: BaseException, doing: str) -> IndexIncompatibleError:
+    """The one message for a damaged table: which file, if known, and the command that fixes it."""
+    culprit = damaged_file(index_dir, err)
+    if culprit:
+        what = f"{culprit} is damaged or missing"
+    else:
+        what = describe_lance_error(err)
+    return IndexIncompatibleError(f"{doing} at {index_dir} failed ({what}); {REBUILD_HINT}")
 
 
 _OS_ERROR = re.compile(r"\(os error (\d+)\)")
@@ -153,7 +216,10 @@ class IndexStore:
         path = index_dir / META_FILE
         if not path.exists():
             if (index_dir / "lance").exists():
-                raise IndexIncompatibleError(f"the index at {index_dir} has no {META_FILE}; {REBUILD_HINT}")
+                raise IndexMissingError(
+                    f"the index at {index_dir} is incomplete (its set-up was interrupted): run `ragpilot "
+                    "index` to build it"
+                )
             return None
         try:
             meta = IndexMeta.from_json(json.loads(path.read_text("utf-8")))
@@ -166,15 +232,24 @@ class IndexStore:
             )
         return meta
 
+    @staticmethod
+    def unfinished_setup(index_dir: Path) -> bool:
+        """A chunk table without meta.json: a first index killed during set-up (or by an older ragpilot,
+        which created the table before meta.json). The next writer starts it over."""
+        return (index_dir / "lance").exists() and not (index_dir / META_FILE).exists()
+
     @classmethod
     def open(cls, index_dir: Path, *, repo_hint: str = "") -> IndexStore:
-        """Open an existing index for reading; a missing or damaged one is a clear error."""
+        """Open an existing, complete index for reading; a missing, unfinished or damaged one is a clear
+        error naming the command that fixes it."""
         meta = cls.read_meta(index_dir)
+        target = repo_hint or str(index_dir)
         if meta is None:
-            target = repo_hint or str(index_dir)
             raise IndexMissingError(f"{target} is not indexed yet: run `ragpilot index {repo_hint or '.'}`")
+        if meta.state != READY:
+            raise IndexMissingError(incomplete_message(index_dir, meta, repo_hint))
         store = cls(index_dir, meta)
-        store.table  # noqa: B018 - fail now, with a clear message, if the table is damaged
+        store.verify()
         return store
 
     @classmethod
@@ -189,13 +264,50 @@ class IndexStore:
                     f"pass --embedder {existing.embedder_name} or {REBUILD_HINT}"
                 )
             meta.created_at = existing.created_at
+            meta.state, meta.fts_stale_rows = existing.state, existing.fts_stale_rows
+        else:
+            meta.state = BUILDING
+        meta.builder_pid = os.getpid() if meta.state == BUILDING else 0
         with writing(index_dir):
             index_dir.mkdir(parents=True, exist_ok=True)
             store = cls(index_dir, meta)
+            # meta.json ("building") before the table: a kill from here on leaves an index the next run
+            # resumes and readers call incomplete, never a table nobody knows how to read.
+            store.write_meta()
             if TABLE not in store._table_names():
                 store._table = store._db.create_table(TABLE, schema=schema(meta.dim), mode="create")
-        store.write_meta()
+            else:
+                store.verify()  # a damaged table must stop `index`, not pass as "all unchanged"
         return store
+
+    def mark_ready(self) -> None:
+        """A full run completed: readers may use the index."""
+        if self.meta.state != READY:
+            self.meta.state, self.meta.builder_pid = READY, 0
+        self.write_meta()
+
+    def verify(self) -> None:
+        """Fail now, naming the damaged file and the rebuild, if the current version cannot be read.
+
+        Reads one small column of every row (which opens every data file the version lists: a truncated
+        or missing file fails here) and runs one full-text query on the indexed columns (a missing
+        ``_indices`` folder fails here). Measured ~20 ms on a 10k-chunk index on a busy 2-core machine.
+        """
+        from lancedb.query import MultiMatchQuery
+
+        table = self.table
+        try:
+            if table.count_rows() == 0:
+                return
+            table.search().select(["start_line"]).limit(None).to_arrow()
+            indexed = [c for ix in table.list_indices() for c in ix.columns if c in FTS_COLUMNS]
+            if indexed:
+                probe = MultiMatchQuery("ragpilot", indexed)
+                table.search(probe, query_type="fts").select(["id", "_score"]).limit(1).to_list()
+        except RagpilotError:
+            raise
+        except Exception as err:  # lance raises RuntimeError, OSError, ValueError for damaged files
+            raise damage_error(self.index_dir, err, "opening the index") from err
 
     def _table_names(self) -> list[str]:
         result = self._db.list_tables()
@@ -207,9 +319,7 @@ class IndexStore:
             try:
                 self._table = self._db.open_table(TABLE)
             except Exception as err:  # lance raises several types for missing/truncated files
-                raise IndexIncompatibleError(
-                    f"the chunk table in {self.index_dir} cannot be opened ({err}); {REBUILD_HINT}"
-                ) from err
+                raise damage_error(self.index_dir, err, "opening the chunk table") from err
         return self._table
 
     def write_meta(self) -> None:
@@ -230,30 +340,51 @@ class IndexStore:
         if not path_list:
             return
         data = pa.Table.from_pylist(list(rows), schema=self.table.schema)
+        marked = self.meta.fts_stale_rows == 0
+        if marked:
+            # Durably "maybe stale" before a commit that may delete rows, so a kill before the real
+            # count is saved still makes the next full run rebuild the full-text statistics.
+            self.meta.fts_stale_rows = 1
+            self.write_meta()
+        stale = 0
+        committed = False
         # Large deletions are split; each part is still atomic per file.
         step = 500
-        for start in range(0, len(path_list), step):
-            part = path_list[start : start + step]
-            part_rows = data if len(path_list) <= step else data.filter(
-                pc.is_in(data["path"], pa.array(part, pa.string()))
-            )
-            cond = "path IN (" + ", ".join(_sql_str(p) for p in part) + ")"
-            with writing(self.index_dir):
-                (
-                    self.table.merge_insert("id")
-                    .when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .when_not_matched_by_source_delete(cond)
-                    .execute(part_rows)
+        try:
+            for start in range(0, len(path_list), step):
+                part = path_list[start : start + step]
+                part_rows = data if len(path_list) <= step else data.filter(
+                    pc.is_in(data["path"], pa.array(part, pa.string()))
                 )
+                cond = "path IN (" + ", ".join(_sql_str(p) for p in part) + ")"
+                with writing(self.index_dir):
+                    result = (
+                        self.table.merge_insert("id")
+                        .when_matched_update_all()
+                        .when_not_matched_insert_all()
+                        .when_not_matched_by_source_delete(cond)
+                        .execute(part_rows)
+                    )
+                committed = True
+                stale += getattr(result, "num_deleted_rows", 1) + getattr(result, "num_updated_rows", 1)
+        except Exception:
+            if marked and not committed:  # nothing was written: leave meta.json as it was, if we can
+                self.meta.fts_stale_rows = 0
+                with suppress(RagpilotError):
+                    self.write_meta()
+            raise
+        self.meta.fts_stale_rows = stale if marked else self.meta.fts_stale_rows + stale
 
-    def ensure_fts_indices(self) -> None:
-        """Create missing full-text indices; new rows are searched unindexed until :meth:`optimize`."""
+    def ensure_fts_indices(self, *, rebuild: bool = False) -> None:
+        """Create missing full-text indices (all of them with ``rebuild``); new rows are searched
+        unindexed until :meth:`optimize`."""
         from lancedb.index import FTS
 
         have = {tuple(ix.columns)[0] for ix in self.table.list_indices()}
+        if self.table.count_rows() == 0:
+            return
         for column in FTS_COLUMNS:
-            if column not in have and self.table.count_rows() > 0:
+            if rebuild or column not in have:
                 self.table.create_index(
                     column,
                     config=FTS(base_tokenizer="whitespace", lower_case=True, stem=False,
@@ -261,11 +392,29 @@ class IndexStore:
                     replace=True,
                 )
 
-    def optimize(self) -> None:
-        """Compact fragments and fold new rows into the indices (small updates slow FTS otherwise)."""
+    def fts_stale_share(self) -> float:
+        """Rows deleted or rewritten since the full-text indices were built, as a share of the rows."""
+        return self.meta.fts_stale_rows / max(1, self.count_chunks())
+
+    def unindexed_rows(self) -> int:
+        """Rows the full-text indices do not cover yet (searched flat, with their own statistics)."""
+        most = 0
+        for ix in self.table.list_indices():
+            stats = self.table.index_stats(ix.name)
+            most = max(most, getattr(stats, "num_unindexed_rows", 0) or 0)
+        return most
+
+    def optimize(self, *, rebuild_fts: bool = False) -> None:
+        """Compact fragments and fold new rows into the indices (small updates slow FTS otherwise).
+
+        Folding in keeps BM25 exact for added rows, not for deleted ones: LanceDB 0.40 keeps counting
+        deleted documents in the statistics until the index is rebuilt, so ``rebuild_fts`` rebuilds the
+        three full-text indices (~0.7 s per 10k chunks measured) and clears the stale count."""
         with writing(self.index_dir):
-            self.ensure_fts_indices()
             self.table.optimize(cleanup_older_than=timedelta(minutes=5))
+            self.ensure_fts_indices(rebuild=rebuild_fts)
+            if rebuild_fts:
+                self.meta.fts_stale_rows = 0
 
     # ----- reading -----------------------------------------------------------------------------
     def count_chunks(self) -> int:
@@ -284,6 +433,17 @@ class IndexStore:
         """(path, start, end, content_hash) of every row: for consistency checks and tests."""
         t = self.table.to_arrow().select(["path", "start_line", "end_line", "content_hash"]).to_pylist()
         return sorted((r["path"], r["start_line"], r["end_line"], r["content_hash"]) for r in t)
+
+
+def incomplete_message(index_dir: Path, meta: IndexMeta, repo_hint: str = "") -> str:
+    """What a reader is told about an index whose first full run has not completed."""
+    target = repo_hint or str(index_dir)
+    # In this process the caller knows better (the server reports its own first pass as in progress).
+    if meta.builder_pid and meta.builder_pid != os.getpid() and pid_alive(meta.builder_pid):
+        return (f"{target} is being indexed for the first time (by process {meta.builder_pid}); "
+                "search again when it finishes")
+    return (f"indexing {target} did not finish (the index at {index_dir} is incomplete): run "
+            f"`ragpilot index {repo_hint or '.'}` to complete it")
 
 
 def chunk_rows(chunks: Sequence[Chunk], vectors: np.ndarray, fts: Sequence[tuple[str, str, str]]) -> list[dict]:

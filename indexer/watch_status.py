@@ -84,6 +84,8 @@ class WatcherState:
     batches_failed: int
     last_error: str | None
     behind_seconds: float
+    index_lost: str | None = None  # "index folder removed; re-creating it..." while that runs
+    index_recreated: int = 0  # times the index was re-created after its folder vanished
 
     def to_status(self) -> dict:
         """The status-file fields (``pid``, ``repo`` and ``updated_at`` are added by the writer)."""
@@ -91,7 +93,8 @@ class WatcherState:
             "live": self.live, "backend": self.backend, "pending": self.pending, "applying": self.applying,
             "last_batch_at": self.last_batch_at, "batches_applied": self.batches_applied,
             "batches_failed": self.batches_failed, "last_error": self.last_error,
-            "behind_seconds": self.behind_seconds,
+            "behind_seconds": self.behind_seconds, "index_lost": self.index_lost,
+            "index_recreated": self.index_recreated,
         }
 
 
@@ -99,10 +102,12 @@ class StatusHeartbeat:
     """Rewrites the status file every ``HEARTBEAT_S`` on its own thread (a long batch must not make the
     watcher look dead), and on demand after each batch."""
 
-    def __init__(self, index_dir: Path, repo: Path, state: Callable[[], WatcherState]):
+    def __init__(self, index_dir: Path, repo: Path, state: Callable[[], WatcherState], *,
+                 on_tick: Callable[[], None] | None = None):
         self.index_dir = index_dir
         self.repo = repo
         self.state = state
+        self.on_tick = on_tick  # runs every heartbeat (the watcher checks its index folder is still there)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
@@ -125,6 +130,11 @@ class StatusHeartbeat:
 
     def _loop(self) -> None:
         while not self._stop:
+            if self.on_tick is not None:
+                try:
+                    self.on_tick()
+                except Exception:
+                    log.exception("watcher heartbeat check failed")
             self.write()
             self._wake.wait(HEARTBEAT_S)
             self._wake.clear()
@@ -135,6 +145,8 @@ class StatusHeartbeat:
         try:
             with self._lock:
                 write_watcher_status(self.index_dir, status)
+        except FileNotFoundError:
+            log.debug("no index folder %s to write the watcher status into (being re-created?)", self.index_dir)
         except OSError as err:
             log.warning("cannot write the watcher status file in %s: %s", self.index_dir, err)
 

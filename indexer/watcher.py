@@ -4,6 +4,11 @@ Events only mark paths pending (cheap, on the observer thread); one worker threa
 the tree has been quiet for ``debounce_s`` (or ``max_batch_delay_s`` after the first pending event), so
 a file saved five times is indexed once, at its final content, and a checkout of 1,000 files is one or
 a few batches. A failed batch is logged and its paths retried; the worker never dies silently.
+
+If the index folder is removed (or replaced) under the watcher, its writer lock no longer guards
+anything: the watcher notices before its next commit or within a heartbeat, stops writing, reports
+"index folder removed", and re-creates the index from scratch under a new lock (or, if another process
+took the folder meanwhile, stops and says so).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from .errors import RagpilotError
+from .errors import IndexBusyError, IndexLostError, RagpilotError
 from .pipeline import Indexer, IndexSummary, Progress
 from .settings import IndexSettings
 from .watch_events import ChangeHandler, PathRouter, coalesce, start_observer
@@ -62,13 +67,16 @@ class RepoWatcher:
         self._observer = None
         self._backend = "stopped"
         self._worker: threading.Thread | None = None
-        self._status = StatusHeartbeat(indexer.index_dir, indexer.root, self.state)
+        self._status = StatusHeartbeat(indexer.index_dir, indexer.root, self.state, on_tick=self._check_index)
         self._last: BatchReport | None = None
         self._batches_applied = 0
         self._batches_failed = 0
         self._last_error: str | None = None
         self._fatal = False
         self._attempts: dict[str, int] = {}  # path -> failed attempts on its own
+        self._index_lost: str | None = None  # set while the index is re-created after its folder vanished
+        self._lost_why: str | None = None  # what happened to the folder, until it is re-created
+        self._recreated = 0  # times the index was re-created (readers reopen when this changes)
 
     # ----- lifecycle ---------------------------------------------------------------------------
     def start(self) -> RepoWatcher:
@@ -134,7 +142,14 @@ class RepoWatcher:
                 batches_failed=self._batches_failed,
                 last_error=self._last_error,
                 behind_seconds=round(max(0.0, behind), 3),
+                index_lost=self._index_lost,
+                index_recreated=self._recreated,
             )
+
+    @property
+    def generation(self) -> int:
+        """Changes each time the index is re-created: a reader holding the old one must reopen it."""
+        return self._recreated
 
     def idle(self) -> bool:
         """Nothing pending and no batch running (tests and benchmarks wait on this)."""
@@ -156,6 +171,13 @@ class RepoWatcher:
             self._last_event = now
             self._cond.notify_all()
 
+    def _check_index(self) -> None:
+        """Heartbeat: a removed index folder is noticed within seconds even when no file changes."""
+        with self._cond:
+            busy = self._applying or self._rescan or self._stopping or self._fatal
+        if not busy and self.indexer.index_lost():
+            self._enqueue((), True)  # the rescan stops at its first check and re-creates the index
+
     # ----- worker side -------------------------------------------------------------------------
     def _work(self) -> None:
         try:
@@ -163,7 +185,11 @@ class RepoWatcher:
                 taken = self._next_batch()
                 if taken is None:
                     return
-                self._apply(*taken)
+                try:
+                    self._apply(*taken)
+                except IndexLostError as lost:
+                    if not self._recreate(lost, taken):
+                        return
         except BaseException as err:  # the worker must never die silently
             log.critical("watcher worker crashed; the index is no longer kept live", exc_info=True)
             with self._cond:
@@ -195,6 +221,8 @@ class RepoWatcher:
         t0 = time.perf_counter()
         targets: tuple[str, ...] = ()
         failed: dict[str, Exception] = {}
+        if self._lost_why is not None:  # an earlier attempt to re-create the index failed: try again
+            raise IndexLostError(self._lost_why)
         try:
             if rescan:
                 self.router.reload()
@@ -205,6 +233,8 @@ class RepoWatcher:
                     summaries, failed = self._isolate(targets)  # find the path that keeps failing
                 else:
                     summaries = [self.indexer.update(targets)]
+        except IndexLostError:
+            raise
         except Exception as err:
             self._failed({t: err for t in targets} if len(targets) == 1 else {}, paths, rescan, err, t0)
             return
@@ -238,6 +268,8 @@ class RepoWatcher:
             part = stack.pop()
             try:
                 done.append(self.indexer.update(part))
+            except IndexLostError:
+                raise
             except Exception as err:
                 if len(part) == 1:
                     failed[part[0]] = err
@@ -245,6 +277,42 @@ class RepoWatcher:
                     mid = len(part) // 2
                     stack += [part[mid:], part[:mid]]
         return done, failed
+
+    def _recreate(self, lost: IndexLostError, taken: tuple[set[str], bool]) -> bool:
+        """The index folder vanished: stop writing, take a new lock and index from scratch. False when
+        another process took the folder first (this watcher then stops, saying so)."""
+        why = self._lost_why = self._lost_why or str(lost).split(" while ", 1)[0]
+        log.warning("%s under the watcher: re-creating it and indexing %s from scratch", why, self.indexer.root)
+        with self._cond:
+            self._index_lost = f"{why}; re-creating it and indexing from scratch"
+            self._last_error = self._index_lost
+        self.indexer.close()
+        try:
+            self.indexer.open()
+            self.indexer.run_to_end()
+        except IndexBusyError as err:
+            message = f"{why}; another process now writes the new one ({err}); this watcher stopped"
+            log.error("%s", message)
+            with self._cond:
+                self._fatal, self._index_lost, self._last_error, self._applying = True, message, message, False
+            self._status.write()
+            return False
+        except Exception as err:  # a full disk, say: retry the whole thing with the usual back-off
+            with self._cond:
+                self._index_lost = f"{why}; re-creating it failed ({err}), retrying"
+            self._failed({}, taken[0], True, err, time.perf_counter())
+            return True
+        with self._cond:
+            self._recreated += 1
+            self._index_lost = self._lost_why = None
+            self._last_error = f"{why}; re-created it and indexed from scratch at {time.strftime('%H:%M:%S')}"
+            self._applying = False
+            self._failures_in_row = 0
+            self._pending.clear()  # the full index just covered every path
+            self._oldest_wall = None if not self._rescan else self._pending_since()
+        self._status.write()
+        log.info("re-created the index at %s", self.indexer.index_dir)
+        return True
 
     def _failed(self, blamed: dict[str, Exception], requeue: set[str], rescan: bool, err: Exception,
                 t0: float, *, applied: Sequence[IndexSummary] = (), targets: tuple[str, ...] = ()) -> None:

@@ -20,7 +20,7 @@ from ..indexer.embedders import Embedder, create_embedder
 from ..indexer.errors import IndexBusyError, IndexMissingError, RagpilotError, UsageError
 from ..indexer.pipeline import Indexer, Progress, resolve_repo
 from ..indexer.settings import IndexSettings
-from ..indexer.store import IndexStore
+from ..indexer.store import READY, IndexStore
 from ..indexer.types import Hit
 from ..indexer.watcher import RepoWatcher
 from ..retrieval.rerankers import Reranker, create_reranker
@@ -68,6 +68,7 @@ class ServedRepo:
         self.watcher: RepoWatcher | None = None
         self.state = IndexingState(phase="ready" if searcher is not None else "pending")
         self._lock = threading.Lock()
+        self._searcher_generation = 0  # the watcher's generation the searcher was opened at
 
     # ----- reading ---------------------------------------------------------------------------
     @property
@@ -79,12 +80,23 @@ class ServedRepo:
 
     @property
     def searcher(self) -> Searcher:
-        """Opened on first use: the index may only exist once the first indexing pass is through."""
+        """Opened on first use: the index may only exist once the first indexing pass is through.
+        Reopened when the watcher re-created the index (its folder was removed)."""
+        watcher = self.watcher
+        lost = watcher.state().index_lost if watcher is not None else None
+        if lost:
+            raise IndexingInProgressError(f"{self.name}: {lost}; try again shortly")
+        if watcher is not None and self._searcher is not None and watcher.generation != self._searcher_generation:
+            with self._lock:
+                if self._searcher is not None and watcher.generation != self._searcher_generation:
+                    self._searcher.close()
+                    self._searcher = None
         if self._searcher is None:
             embedder = self.embedder
             with self._lock:
                 if self._searcher is None:
-                    if IndexStore.read_meta(self.index_dir) is None:
+                    meta = IndexStore.read_meta(self.index_dir)
+                    if meta is None or meta.state != READY:
                         if self.state.phase in ("pending", "scan", "index", "optimize"):
                             raise IndexingInProgressError(
                                 f"{self.name} is being indexed for the first time "
@@ -92,7 +104,9 @@ class ServedRepo:
                             )
                         if self.state.error:
                             raise IndexMissingError(f"{self.root} could not be indexed: {self.state.error}")
-                        raise IndexMissingError(f"{self.root} is not indexed: run `ragpilot index {self.root}`")
+                        if meta is None:
+                            raise IndexMissingError(f"{self.root} is not indexed: run `ragpilot index {self.root}`")
+                    self._searcher_generation = watcher.generation if watcher is not None else 0
                     self._searcher = Searcher.for_index(self.index_dir, embedder=embedder)
         return self._searcher
 
@@ -167,7 +181,11 @@ class ServedRepo:
             info = {"repo": str(self.root), "index_dir": str(self.index_dir), "indexed": False, "error": str(err)}
         info.update(name=self.name, root=str(self.root), indexing=self.state.to_json())
         if self.watcher is not None:
-            info["watcher"] = {"owner": "this server", **asdict(self.watcher.state())}
+            watcher = self.watcher.state()
+            info["watcher"] = {"owner": "this server", **asdict(watcher)}
+            if watcher.index_lost:  # the folder vanished: not "ready" until it is re-created
+                info["indexing"].update(phase="rebuilding", error=watcher.index_lost)
+                info["indexed"] = False
         elif info.get("watcher"):
             info["watcher"] = {"owner": "another process", **info["watcher"]}
         else:

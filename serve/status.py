@@ -5,17 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..indexer.catalog import CATALOG_FILE, Catalog
-from ..indexer.store import IndexStore
+from ..indexer.store import READY, IndexStore, incomplete_message
 from ..indexer.watcher import read_watcher_status
 
 
 def repo_status(root: Path, index_dir: Path) -> dict:
-    """A JSON-ready description of ``root``'s index (``indexed: False`` when there is none)."""
+    """A JSON-ready description of ``root``'s index (``indexed: False`` when there is none, or when its
+    first run has not completed: ``state`` is then ``building`` and ``message`` says what to run).
+
+    A damaged index raises the error that names the file and the rebuild command."""
     meta = IndexStore.read_meta(index_dir)
-    base = {"repo": str(root), "index_dir": str(index_dir), "indexed": meta is not None}
+    base = {"repo": str(root), "index_dir": str(index_dir), "indexed": meta is not None and meta.state == READY,
+            "state": meta.state if meta is not None else "missing"}
     if meta is None:
         return base
-    store = IndexStore(index_dir, meta)
     files = 0
     if (index_dir / CATALOG_FILE).exists():
         catalog = Catalog(index_dir)
@@ -23,6 +26,10 @@ def repo_status(root: Path, index_dir: Path) -> dict:
             files = catalog.count()
         finally:
             catalog.close()
+    if meta.state != READY:
+        return {**base, "files": files, "message": incomplete_message(index_dir, meta, str(root)),
+                "watcher": read_watcher_status(index_dir)}
+    store = IndexStore.open(index_dir)
     return {
         **base,
         "embedder": meta.embedder_name,

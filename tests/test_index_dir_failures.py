@@ -21,7 +21,7 @@ import lancedb.merge
 import pytest
 
 from ragpilot.indexer.catalog import CATALOG_FILE
-from ragpilot.indexer.errors import RagpilotError
+from ragpilot.indexer.errors import IndexMissingError, RagpilotError
 from ragpilot.indexer.pipeline import Indexer, index_repo
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.indexer.store import META_FILE, IndexStore
@@ -40,9 +40,11 @@ def settings(index_dir: Path, **kw) -> IndexSettings:
     return IndexSettings(index_dir=index_dir, embedder="hashing", **kw)
 
 
-def state(index_dir: Path) -> tuple[list, dict]:
-    """What a reader sees: every row key, and the catalog's records."""
-    keys = IndexStore.open(index_dir).all_keys()
+def state(index_dir: Path, *, unfinished: bool = False) -> tuple[list, dict]:
+    """What a reader sees: every row key, and the catalog's records (``unfinished``: what is on disk of
+    a first index that did not complete, which readers refuse)."""
+    store = IndexStore(index_dir, IndexStore.read_meta(index_dir)) if unfinished else IndexStore.open(index_dir)
+    keys = store.all_keys()
     with sqlite3.connect(index_dir / CATALOG_FILE) as conn:
         catalog = {r[0]: r[1:] for r in conn.execute("SELECT path, mtime_ns, size, sha256, chunks FROM files")}
     return keys, catalog
@@ -187,7 +189,9 @@ def test_disk_full_mid_run_leaves_only_whole_files_and_the_next_run_heals(tmp_pa
     with pytest.raises(RagpilotError, match="No space left on device"):
         index_repo(repo, settings(index_dir, files_per_batch=4))
 
-    keys, catalog = state(index_dir)
+    with pytest.raises(IndexMissingError, match="did not finish"):
+        IndexStore.open(index_dir)  # readers are told to complete the index, not shown part of it
+    keys, catalog = state(index_dir, unfinished=True)
     disk_full_after(10**9)  # the disk has room again
     expected = fresh_keys(repo, tmp_path)
     done = {k[0] for k in keys}
