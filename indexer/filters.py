@@ -168,7 +168,8 @@ def is_minified(rel: str, text: str) -> bool:
 def content_skip_reason(rel: str, data: bytes, *, scan_secrets: bool = True) -> str | None:
     """Why a file's bytes should not be indexed: "binary", "not-utf8", "secret", "minified"; None = keep.
 
-    A file with a secret is skipped whole: a partial index would still leak the lines around it.
+    A file with a token of a known format is skipped whole ("secret"). Values that are secret only by
+    their name (``password = "..."``) are redacted from a kept file by ``redact.py`` instead.
     """
     if _looks_binary(data):
         return "binary"

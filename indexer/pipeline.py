@@ -22,6 +22,7 @@ from .embedders import Embedder, create_embedder
 from .errors import UsageError
 from .filters import content_skip_reason, decode_text
 from .lock import WriterLock
+from .redact import redact_secrets
 from .settings import IndexSettings
 from .store import META_FILE, IndexMeta, IndexStore, chunk_rows
 from .types import Chunk, SkipCounts
@@ -40,6 +41,8 @@ class IndexSummary:
     files_deleted: int = 0
     files_skipped: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    files_redacted: int = 0  # indexed with secret values replaced by [REDACTED]
+    secrets_redacted: int = 0  # values replaced in those files
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_cached: int = 0
@@ -74,6 +77,7 @@ class _Prepared:
     entry: FileEntry
     sha256: str
     chunks: list[Chunk]
+    secrets_redacted: int = 0
 
 
 def resolve_repo(path: str | Path) -> Path:
@@ -309,6 +313,8 @@ class Indexer:
                 changed_anything = True
                 self._write(prepared, dropped, summary)
                 summary.files_indexed += len(prepared)
+                summary.files_redacted += sum(1 for p in prepared if p.secrets_redacted)
+                summary.secrets_redacted += sum(p.secrets_redacted for p in prepared)
                 summary.files_deleted += sum(1 for p in dropped if p in known)
             if touched:
                 self.catalog.mark_done(touched)
@@ -361,6 +367,9 @@ class Indexer:
                 skipped.add(reason, entry.rel)
                 dropped.append(entry.rel)
                 continue
+            redacted = 0
+            if self.settings.scan_secrets:  # values named as secrets never reach a chunk
+                text, redacted = redact_secrets(text, entry.rel)
             chunks = chunk_file(entry.rel, text, budget=budget, count_tokens=self.embedder.count_tokens)
             # Rows must carry the catalog's path exactly, or a later delete/rename leaves them behind
             # (the chunker rewrites "\\" to "/", a legal character in a POSIX file name).
@@ -371,7 +380,7 @@ class Indexer:
                 skipped.add("too-many-chunks", entry.rel)
                 dropped.append(entry.rel)
                 continue
-            prepared.append(_Prepared(entry, digest, chunks))
+            prepared.append(_Prepared(entry, digest, chunks, redacted))
         return prepared, touched, dropped
 
     def _write(self, prepared: list[_Prepared], dropped: list[str], summary: IndexSummary) -> None:

@@ -1,4 +1,9 @@
-"""Secret detection on file content: a file that holds a key is never indexed, in whole or in part.
+"""Secret detection on file content: a file that holds a key of a known format is never indexed.
+
+A token with a recognisable shape (AWS, GitHub, Slack, Stripe, OpenAI, Anthropic, Google, JWT, private
+key blocks, ...) is certain, and its file is skipped whole. A value that is secret only because of its
+name (``password = "..."``, ``user:pw@host``) is a guess from context: ``redact.py`` hides the value and
+keeps the file.
 
 Secrets are found with detect-secrets' plugin regexes plus a few curated ones, each guarded by a literal
 "anchor" so a clean file costs a handful of substring searches: running detect-secrets' own scanner
@@ -26,12 +31,9 @@ class SecretDetector:
     anchors: tuple[re.Pattern[str], ...]
     patterns: tuple[re.Pattern[str], ...]
     valid: Callable[[str], bool] | None = None  # extra check on each regex match
-    config_only: bool = False  # only in config files (where `key = "value"` means a real setting)
     scan: Callable[[str, str], bool] | None = None  # (text, rel) -> fired; replaces ``patterns``
 
-    def fires(self, text: str, rel: str, is_config: bool) -> bool:
-        if self.config_only and not is_config:
-            return False
+    def fires(self, text: str, rel: str) -> bool:
         if self.anchors and not any(a.search(text) for a in self.anchors):
             return False
         if self.scan is not None:
@@ -152,6 +154,18 @@ def _openai_key() -> SecretDetector:
     return SecretDetector("openai-key", _rx("T3BlbkFJ"), tuple(OpenAIDetector.denylist))
 
 
+@register_detector("openai-project-key")
+def _openai_project_key() -> SecretDetector:
+    # Keys since 2024 lack the "T3BlbkFJ" marker the plugin needs: sk-proj-/sk-svcacct-/sk-admin- + a
+    # long run, and the older plain "sk-" + 48 letters and digits.
+    def has_digit(match: str) -> bool:
+        return any(c.isdigit() for c in match)
+
+    return SecretDetector("openai-project-key", _rx("sk-"),
+                          _rx(r"(?<![\w-])sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}",
+                              r"(?<![\w-])sk-[A-Za-z0-9]{48}(?![A-Za-z0-9])"), valid=has_digit)
+
+
 @register_detector("anthropic-key")
 def _anthropic_key() -> SecretDetector:
     return SecretDetector("anthropic-key", _rx("sk-ant-"), _rx(r"sk-ant-[a-z]+\d*-[A-Za-z0-9_\-]{40,}"))
@@ -190,125 +204,9 @@ def _jwt() -> SecretDetector:
     return SecretDetector("jwt", _rx("eyJ"), _rx(jwt), valid=JwtTokenDetector.is_formally_valid)
 
 
-# ``password = "..."`` in config files. detect-secrets' KeywordDetector regexes, run on every line,
-# cost ~600 us per 10 KB of JSON and fire mid-identifier ("AWSSecretsManagerReadWrite": "arn:..."). So:
-# only lines holding a keyword are looked at; there a `key = value` regex (YAML, INI, TOML, .env, JSON,
-# properties, settings.py) must match, the key must sound secret, and the value must look real.
-_ASSIGNMENT = re.compile(
-    r"""[ \t]*(?:export[ \t]+|set[ \t]+)?["']?(?P<key>[\w.\-]+)["']?[ \t]*(?::=|=>|[:=])[ \t]*
-    (?P<value>"[^"\n]*"|'[^'\n]*'|[^\s#;,'"]+)""",
-    re.VERBOSE,
-)  # matched at the start of each line that holds a keyword
-_SECRET_KEY = re.compile(  # matched against the lower-cased key
-    r"""passw(?:or)?d|passphrase|pwd|(?<![a-z])pass(?![a-z])|secret|contrase(?:ñ|n)a
-    |(?:api|auth|access|private|client|secret|signing|encryption|master|service|account|db|database)[_.\-]?key
-    |(?:access|auth|api|bearer|refresh|id|session|oauth|bot|personal|private|secret|app|deploy|github
-       |gitlab|slack|npm|pypi|hf)[_.\-]?token|^token$""",
-    re.VERBOSE,
-)
-_KEYWORDS = ("pass", "pwd", "secret", "key", "token", "contras")
-# Placeholders that configs use instead of a real value.
-_PLACEHOLDER_STARTS = frozenset("$%@!&*<{[(^/~.")
-_PLACEHOLDER = re.compile(
-    r"^(?:[$%@!&*<{\[(^/~]|\.\.?/|arn:|[a-z][a-z0-9+.\-]*://|.*(?:example|change.?me|placeholder|your[_ -]|"
-    r"xxx|\*\*\*|\.\.\.|redacted|dummy|fake|sample|todo|replace|secrets?\.|env\(|environ|getenv|vault))",
-    re.IGNORECASE)
-_NOT_VALUES = frozenset({
-    "none", "null", "nil", "true", "false", "yes", "no", "on", "off", "required", "optional", "string", "str",
-    "password", "passwd", "secret", "token", "test", "testing", "changeit", "empty", "default", "bearer",
-})
-# "secretName: x", "password_file: path", "max_tokens: 100" name or size a secret, they do not hold one.
-_NAMING_KEY = re.compile(r"(?:name|ref|refs|file|path|id|type|length|len|policy|env|var|arn|manager|provider|"
-                         r"store|dir|url|uri|endpoint|key_?id|mount|source|hash|count|limit|size|"
-                         r"timeout|ttl|expiry|expires|header|prefix|field|param|regex|pattern)$",
-                         re.IGNORECASE)
-_CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".ini", ".cfg", ".cnf", ".conf", ".config", ".cf",
-                    ".properties", ".env", ".json", ".tfvars", ".hcl", ".xml", ".plist", ".envrc")
-_CONFIG_STEMS = frozenset({"settings", "local_settings", "config", "configuration", "secrets",
-                           "credentials", "conf"})
-
-
-def is_config_file(rel: str) -> bool:
-    """Files where ``password = "..."`` is a real setting rather than test data or code."""
-    name = rel.rsplit("/", 1)[-1].lower()
-    if name.endswith(_CONFIG_SUFFIXES) or name.startswith(".env") or name in (".npmrc", ".pypirc"):
-        return True
-    return name.split(".", 1)[0] in _CONFIG_STEMS
-
-
-def _looks_like_secret_value(value: str, key: str = "") -> bool:
-    value = value.strip()
-    if value[:1] in "\"'`":
-        value = value[1:-1]
-    if len(value) < 6 or len(value.split(None, 1)) != 1 or value.lower() in _NOT_VALUES:
-        return False
-    if value.replace(".", "").replace("_", "").isdigit() or _PLACEHOLDER.match(value):
-        return False
-    # Real secrets have a digit or a symbol, or are long; "NextToken" or "changeit" are names.
-    word = value.replace("_", "").replace("-", "").replace(".", "")
-    if word.isalpha() and (len(value) < 20 or value.isupper()):  # SYMMETRIC_DEFAULT is an enum
-        return False
-    return not _NAMING_KEY.search(key.rstrip("_.-"))
-
-
-def _keyword_line_starts(text: str) -> list[int]:
-    """Offsets of the lines holding a keyword, found with C-speed ``str.find``: the cost follows the
-    number of keywords, not of lines (a regex over every line of a 10 KB JSON costs ~1 ms)."""
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a rare character changed length when lower-cased: check every line
-        return [0, *(i + 1 for i, c in enumerate(text) if c == "\n")]
-    starts: set[int] = set()
-    for word in _KEYWORDS:
-        i = lowered.find(word)
-        while i != -1:
-            starts.add(lowered.rfind("\n", 0, i) + 1)
-            end = lowered.find("\n", i)
-            i = -1 if end == -1 else lowered.find(word, end)
-    return sorted(starts)
-
-
-def _keyword_fires(text: str, rel: str) -> bool:
-    name = rel.rsplit("/", 1)[-1].lower()
-    code_shaped = not (name.endswith(_CONFIG_SUFFIXES) or name.startswith(".env"))
-    for start in _keyword_line_starts(text):
-        m = _ASSIGNMENT.match(text, start)
-        if m is None:
-            continue
-        value = m.group("value")
-        if code_shaped and value[:1] not in "\"'":  # settings.py: PASSWORD = get_password() is fine
-            continue
-        bare = value.strip("\"'`")
-        if len(bare) < 6 or bare[0] in _PLACEHOLDER_STARTS:  # cheap rejections before any regex
-            continue
-        key = m.group("key").lower()
-        if not any(k in key for k in _KEYWORDS) or not _SECRET_KEY.search(key):
-            continue
-        if _looks_like_secret_value(value, key):
-            return True
-    return False
-
-
-@register_detector("keyword-assignment")
-def _keyword_assignment() -> SecretDetector:
-    return SecretDetector("keyword-assignment", (), (), config_only=True, scan=_keyword_fires)
-
-
-@register_detector("basic-auth-url")
-def _basic_auth_url() -> SecretDetector:
-    from detect_secrets.plugins.basic_auth import BasicAuthDetector
-
-    def real_password(match: str) -> bool:
-        return _looks_like_secret_value(match[3:-1].split(":", 1)[-1])
-
-    return SecretDetector("basic-auth-url", _rx("://"), tuple(BasicAuthDetector.denylist),
-                          valid=real_password, config_only=True)
-
-
 def secret_findings(text: str, *, rel: str = "") -> list[str]:
-    """Names of the detectors that fire on ``text``. ``rel`` (the file's path) enables the config-file
-    rules (``password = "..."``, credentials in URLs), which in code would flag test fixtures."""
-    is_config = bool(rel) and is_config_file(rel)
-    return [det.name for det in _detectors() if det.fires(text, rel, is_config)]
+    """Names of the detectors that fire on ``text`` (the file at ``rel``)."""
+    return [det.name for det in _detectors() if det.fires(text, rel)]
 
 
 def detector_names() -> tuple[str, ...]:

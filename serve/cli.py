@@ -165,6 +165,8 @@ def _print_summary(s: IndexSummary) -> None:
     if s.skipped_by_reason:
         reasons = ", ".join(f"{esc(reason)} {n}" for reason, n in s.skipped_by_reason.items())
         out.print(f"skipped by reason: {reasons}")
+    if s.secrets_redacted:
+        out.print(f"secrets redacted: {s.secrets_redacted} values in {s.files_redacted} indexed files")
     out.print(f"index: {esc(s.index_dir)}", style="dim")
 
 

