@@ -28,7 +28,9 @@ class WriterLock:
             raise _unusable(index_dir, err) from err
         self.index_dir = index_dir
         self.wait_seconds = wait_seconds
-        self._lock = FileLock(str(index_dir / LOCK_FILE))
+        # One lock per process, not per thread: the watcher's worker and the server's shutdown run on
+        # other threads than the one that took it (a thread-local lock looks unheld, and stays held).
+        self._lock = FileLock(str(index_dir / LOCK_FILE), thread_local=False)
         self._identity: tuple[int, int] | None = None  # (device, inode) of the lock file we hold
 
     def acquire(self) -> None:

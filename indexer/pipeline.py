@@ -10,6 +10,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .catalog import CATALOG_FILE, Catalog, EmbeddingCache, FileRecord
 from .chunking import CHUNKER_VERSION, chunk_file
 from .codetokens import code_tokens, path_tokens, to_fts_text
 from .embedders import Embedder, create_embedder
-from .errors import UsageError
+from .errors import RagpilotError, UsageError
 from .filters import content_skip_reason, decode_text
 from .lock import WriterLock
 from .redact import redact_secrets
@@ -196,6 +197,11 @@ class Indexer:
                 child.unlink()
 
     def close(self) -> None:
+        if self.store is not None and self.store.meta.builder_pid and self._lock is not None \
+                and self._lock.lost() is None:
+            self.store.meta.builder_pid = 0  # stopped before the index was complete: nobody builds it now
+            with suppress(RagpilotError):
+                self.store.write_meta()
         for res in (self.catalog, self.cache):
             if res is not None:
                 res.close()

@@ -29,10 +29,12 @@ class IndexSettings(BaseSettings):
     max_file_bytes: int = 1 << 20
     scan_secrets: bool = True
     files_per_batch: int = 64
-    # A file cut into more chunks than this is skipped ("too-many-chunks"): a 1 MiB one-line file made
-    # ~2,900 chunks and took ~5 minutes to embed. The largest hand-written files measured stay far below
-    # (see RELIABILITY.md); generated and minified files are what passes it.
-    max_chunks_per_file: int = Field(default=1000, ge=1)
+    # A file cut into more chunks than this is skipped ("too-many-chunks"): a 1 MiB one-line .py file
+    # made ~2,900 chunks (~5 minutes to embed). Dense hand-written code reaches ~3.7 chunks/KB, so no
+    # density rule separates the two; the largest hand-written files measured (scipy, numpy, sympy,
+    # 400-520 KB) made 1,100-1,500 chunks, and 2,000 keeps them while halving the worst case under the
+    # 1 MiB file limit (~4,000 chunks).
+    max_chunks_per_file: int = Field(default=2000, ge=1)
     # The watcher rebuilds the full-text indices once rows deleted or rewritten since the last build
     # pass this share of the table (BM25 statistics drift until then); 0 keeps them exact every commit.
     fts_rebuild_share: float = Field(default=0.1, ge=0.0)

@@ -25,7 +25,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import lancedb
+# LanceDB's Rust logger prints warnings straight to stderr, with Rust source paths ("/rustc/...");
+# ragpilot reports what users can act on itself. LANCEDB_LOG=warn brings them back.
+os.environ.setdefault("LANCEDB_LOG", "error")
+
+import lancedb  # noqa: E402 - after the logging default above
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -300,7 +304,15 @@ class IndexStore:
             if table.count_rows() == 0:
                 return
             table.search().select(["start_line"]).limit(None).to_arrow()
-            indexed = [c for ix in table.list_indices() for c in ix.columns if c in FTS_COLUMNS]
+            indices = table.list_indices()
+            for ix in indices:
+                folder = self.index_dir / "lance" / f"{TABLE}.lance" / "_indices" / str(getattr(ix, "index_uuid", ""))
+                if getattr(ix, "index_uuid", None) and not folder.is_dir():
+                    raise IndexIncompatibleError(
+                        f"opening the index at {self.index_dir} failed "
+                        f"({folder.relative_to(self.index_dir).as_posix()} is missing); {REBUILD_HINT}"
+                    )
+            indexed = [c for ix in indices for c in ix.columns if c in FTS_COLUMNS]
             if indexed:
                 probe = MultiMatchQuery("ragpilot", indexed)
                 table.search(probe, query_type="fts").select(["id", "_score"]).limit(1).to_list()
