@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import unquote
 
 from .languages import language_for
 
@@ -56,10 +57,11 @@ _VALUE_AFTER_KEY = re.compile(
 # Credentials in a URL: the password between "user:" and "@".
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s:/@\"'`]{0,64}:(?P<pw>[^\s:/@\"'`]{1,128})@")
 
-# Placeholders that configs and docs use instead of a real value.
+# Placeholders, references (an ARN, a URL) and colours, which configs and docs hold instead of a secret.
 _PLACEHOLDER = re.compile(
-    r".*(?:example|change.?me|placeholder|your[_ -]|xxx|\*\*\*|\.\.\.|redacted|dummy|fake|sample|todo|"
-    r"replace|secrets?\.|env\(|environ|getenv|vault)", re.IGNORECASE)
+    r"(?:arn:|[a-z][a-z0-9+.\-]*://|#[0-9a-f]{3,8}$|.*(?:example|change.?me|placeholder|your[_ -]|xxx|"
+    r"\*\*\*|\.\.\.|redacted|dummy|fake|sample|todo|replace|secrets?\.|env\(|environ|getenv|vault))",
+    re.IGNORECASE)
 _QUOTED_PLACEHOLDER_STARTS = ("$", "%", "<", "{", "[", "/", "~", "./", "../")
 _BARE_PLACEHOLDER_STARTS = frozenset("$%@!&*<{[(^/~.")  # YAML tags, anchors, aliases; paths; templates
 _NOT_VALUES = frozenset({
@@ -67,6 +69,7 @@ _NOT_VALUES = frozenset({
     "password", "passwd", "secret", "token", "test", "testing", "changeit", "empty", "default", "bearer",
     "undefined", "unknown", "hidden", "masked", "notset", "unset",
 })
+_TRAILING_ESCAPES = re.compile(r"(?:\\+[nrt])+$")
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 # Languages where a bare word after "=" is an expression (a variable, a call), never a literal secret.
 _CODE_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp",
@@ -96,6 +99,7 @@ def looks_like_secret_value(value: str, *, quoted: bool = True) -> bool:
     ``password_reset``) is a name. Bare (unquoted) values also must not start like a YAML tag, alias,
     path or template, nor be a dotted reference (``settings.DB_PASSWORD``).
     """
+    value = _TRAILING_ESCAPES.sub("", value)  # 'secret\\n' typed into a prompt is the word "secret"
     if len(value) < 6 or len(value) > 200 or any(c.isspace() for c in value):
         return False
     if value.lower() in _NOT_VALUES or value.replace(".", "").replace("_", "").isdigit():
@@ -110,8 +114,28 @@ def looks_like_secret_value(value: str, *, quoted: bool = True) -> bool:
     return not value.replace("_", "").replace("-", "").replace(".", "").isalpha()
 
 
+_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^\W\d_]+")
+_SECRET_WORDS = frozenset({"password", "passwd", "pwd", "pass", "passphrase", "secret", "secrets", "key",
+                           "apikey", "token", "contraseña", "contrasena"})
+# Words that may follow the secret word in a key that still holds one ("SECRET_KEY_BASE", "password2").
+_SECRET_SUFFIXES = frozenset({"base", "prod", "production", "dev", "development", "staging", "stage", "test",
+                              "live", "sandbox", "value", "val", "str", "plain", "plaintext", "raw", "old",
+                              "new", "current", "confirm", "confirmation", "again", "encoded", "b64", "hex"})
+
+
 def _is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key)) and not _NAMING_KEY.search(key.rstrip("_.-"))
+    """``DB_PASSWORD``, ``apiKey``, ``client_secret``, ``SECRET_KEY_BASE``; not ``secretName``,
+    ``PasswordLastUsed``, ``SecretsManagerReadWrite`` or ``CustomerMasterKeySpec``, which name or
+    describe a secret: at most one word from a short list may follow the secret word."""
+    lowered = key.lower()
+    if not _SECRET_KEY.search(lowered) or _NAMING_KEY.search(lowered.rstrip("_.-")):
+        return False
+    words = [w.lower() for w in _WORDS.findall(key)]
+    last = max((i for i, w in enumerate(words) if w in _SECRET_WORDS), default=-1)
+    if last == -1:  # the keyword sits inside a word ("passwort", "db_passwd1"): judged by _SECRET_KEY
+        return True
+    tail = words[last + 1:]
+    return not tail or (len(tail) == 1 and (tail[0].isdigit() or tail[0] in _SECRET_SUFFIXES))
 
 
 def _keyword_positions(text: str) -> list[int]:
@@ -144,7 +168,9 @@ def _assignment_values(text: str, code: bool) -> list[SecretValue]:
         key_end = i
         while key_end < n and _is_key_char(text[key_end]):
             key_end += 1
-        if not _is_secret_key(text[start:key_end].lower()):
+        if start and text[start - 1] in ":/@":  # part of an ARN, a URL, a path or a C++/Rust type path
+            continue
+        if not _is_secret_key(text[start:key_end]):
             continue
         m = _VALUE_AFTER_KEY.match(text, key_end)
         if m is None:
@@ -162,7 +188,7 @@ def _url_passwords(text: str) -> list[SecretValue]:
     i = text.find("://")
     while i != -1:
         m = _URL_PASSWORD.search(text, max(0, i - 21), i + 200)
-        if m and looks_like_secret_value(m.group("pw")):
+        if m and looks_like_secret_value(unquote(m.group("pw"))):  # "a%20secret" is two words
             found.append(SecretValue(*m.span("pw"), "url-password"))
         i = text.find("://", i + 3)
     return found

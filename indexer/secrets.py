@@ -72,12 +72,17 @@ def _not_example(secret: str) -> bool:
     return "EXAMPLE" not in secret.upper()  # AWS documents AKIAIOSFODNN7EXAMPLE / ...EXAMPLEKEY
 
 
+def _aws_key_id(match: str) -> bool:
+    # "ACCA" + 16 capitals also starts DNA: a sequence of A, C, G, T is no key (regex's test suite).
+    return _not_example(match) and not set(match) <= set("ACGTUN")
+
+
 @register_detector("aws-access-key")
 def _aws_access_key() -> SecretDetector:
     from detect_secrets.plugins.aws import AWSKeyDetector
 
     return SecretDetector("aws-access-key", _rx("A(?:KIA|SIA|BIA|CCA|3T)"), (AWSKeyDetector.denylist[0],),
-                          valid=_not_example)
+                          valid=_aws_key_id)
 
 
 @register_detector("aws-secret-key")

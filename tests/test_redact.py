@@ -95,6 +95,21 @@ def test_ordinary_code_and_placeholders_are_neither_redacted_nor_skipped(line: s
     assert content_skip_reason(rel, text.encode()) is None
 
 
+@pytest.mark.parametrize(("rel", "line"), [  # shapes bench/bench_secrets.py found in third-party code
+    ("data/policies.json", '"SecretsManagerReadWrite": "arn:aws:iam::aws:policy/SecretsManagerReadWrite",'),
+    ("data/policies.json", '"IAMUserChangePassword": "arn:aws:iam::aws:policy/IAMUserChangePassword",'),
+    ("providers/us_west_2.py", '"AWS::SecretsManager::Secret": "3bf4404734c82308",'),
+    ("docs/list-secrets.rst", '"ARN": "arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret-a1b2c3",'),
+    ("data/iam.json", '"PasswordLastUsed": "2016-09-08T21:47:36Z",'),
+    ("data/kms.json", '"CustomerMasterKeySpec": "RSA_4096",'),
+    ("styles/zenburn.py", "Token: '#dcdccc',"),
+    ("pexpect/run.py", "events={'(?i)password':'secret\\n'})"),
+    ("httpx/_urls.py", 'url = URL("https://jo%40email.com:a%20secret@www.example.com")'),
+])
+def test_names_types_references_and_colours_found_in_third_party_code_are_not_redacted(rel: str, line: str):
+    assert redact_secrets(line + "\n", rel).count == 0
+
+
 @pytest.mark.parametrize("rel", sorted(ORDINARY))
 def test_ordinary_files_near_secrets_are_indexed_untouched(rel: str):
     assert redact_secrets(ORDINARY[rel], rel).count == 0
