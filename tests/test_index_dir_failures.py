@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import lancedb.merge
@@ -45,7 +46,7 @@ def state(index_dir: Path, *, unfinished: bool = False) -> tuple[list, dict]:
     a first index that did not complete, which readers refuse)."""
     store = IndexStore(index_dir, IndexStore.read_meta(index_dir)) if unfinished else IndexStore.open(index_dir)
     keys = store.all_keys()
-    with sqlite3.connect(index_dir / CATALOG_FILE) as conn:
+    with closing(sqlite3.connect(index_dir / CATALOG_FILE)) as conn:  # closed now, not at the next GC
         catalog = {r[0]: r[1:] for r in conn.execute("SELECT path, mtime_ns, size, sha256, chunks FROM files")}
     return keys, catalog
 
