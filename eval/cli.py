@@ -13,6 +13,7 @@ from click.core import ParameterSource
 from rich.console import Console
 
 from ragpilot.indexer.errors import UsageError
+from ragpilot.indexer.settings import DEFAULT_EMBEDDER
 from ragpilot.serve.cli import run
 
 from . import multireport
@@ -50,7 +51,7 @@ MULTI_OUT = "eval/results/multilang"
 @click.option("--rerank-queries", type=click.IntRange(0), default=50, show_default=True,
               help="Run +rerank modes on the first N tasks only (the cross-encoder is slow on CPU).")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--embedder", default="minilm-onnx", show_default=True,
+@click.option("--embedder", default=DEFAULT_EMBEDDER, show_default=True,
               help="Embedder name ('hashing' is a fast fake for harness tests).")
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Where corpus copies and indexes live (default: $RAGPILOT_HOME/eval); reused across runs.")

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from ragpilot.indexer.embedders import Embedder, create_embedder
 from ragpilot.indexer.pipeline import Indexer, IndexSummary, Progress
-from ragpilot.indexer.settings import IndexSettings
+from ragpilot.indexer.settings import DEFAULT_EMBEDDER, IndexSettings
 from ragpilot.indexer.types import Hit
-from ragpilot.retrieval.rerankers import DEFAULT_RERANKER, Reranker, create_reranker
+from ragpilot.retrieval.rerankers import Reranker, create_reranker
 from ragpilot.retrieval.searcher import Searcher
+from ragpilot.retrieval.settings import DEFAULT_RERANKER
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def searcher_options(options: dict) -> dict:
 class Engine:
     """Indexes corpora and searches them with one embedder (and, lazily, one reranker)."""
 
-    def __init__(self, embedder_name: str = "minilm-onnx", *, embedder: Embedder | None = None,
+    def __init__(self, embedder_name: str = DEFAULT_EMBEDDER, *, embedder: Embedder | None = None,
                  reranker: Reranker | None = None, reranker_name: str = DEFAULT_RERANKER,
                  home: Path | None = None):
         self.embedder_name = embedder_name

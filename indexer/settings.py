@@ -10,7 +10,7 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBEDDER = "minilm-onnx"
+DEFAULT_EMBEDDER = "minilm-onnx"  # the one default embedder name (packaged all-MiniLM-L6-v2, int8 ONNX)
 
 
 class IndexSettings(BaseSettings):
@@ -19,15 +19,16 @@ class IndexSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAGPILOT_", extra="ignore")
 
     home: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("ragpilot")))
-    index_dir: Path | None = None
-    embedder: str = DEFAULT_EMBEDDER
-    embed_model: str | None = None  # hub id, local dir, ONNX or GGUF file, or remote model name
-    embed_url: str | None = None  # ollama / OpenAI-compatible embeddings endpoint
+    index_dir: Path | None = Field(None, description="Index location (default: under $RAGPILOT_HOME).")
+    embedder: str = Field(DEFAULT_EMBEDDER, description="Embedder name (see `ragpilot embedders`).")
+    embed_model: str | None = Field(
+        None, description="Model for the embedder: hub id, local dir, ONNX or GGUF file, or remote model name.")
+    embed_url: str | None = Field(None, description="Ollama or OpenAI-compatible embeddings endpoint.")
     embed_api_key: str | None = None
     embed_threads: int | None = None  # backend default (1: two threads on two shared cores oversubscribe)
     embed_batch_size: int | None = None
-    max_file_bytes: int = 1 << 20
-    scan_secrets: bool = True
+    max_file_bytes: int = Field(1 << 20, ge=1, description="Skip files larger than this many bytes.")
+    scan_secrets: bool = Field(True, description="Skip files whose content looks like a secret.")
     files_per_batch: int = 64
     # A file cut into more chunks than this is skipped ("too-many-chunks"): a 1 MiB one-line .py file
     # made ~2,900 chunks (~5 minutes to embed). Dense hand-written code reaches ~3.7 chunks/KB, so no

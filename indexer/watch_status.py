@@ -16,10 +16,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .pipeline import IndexSummary
+
+class RunCounts(Protocol):
+    """What a batch report reads from the pipeline's ``IndexSummary`` (a protocol, so the pipeline,
+    which imports ``STATUS_FILE`` from here, is not imported back)."""
+
+    files_indexed: int
+    files_deleted: int
+    chunks_embedded: int
+    chunks_cached: int
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +48,10 @@ class BatchReport:
     ms: float
     finished_at: float
     error: str | None = None
-    summary: IndexSummary | None = None
+    summary: RunCounts | None = None  # the pipeline's IndexSummary when the batch was one run
 
     @classmethod
-    def from_summaries(cls, paths: tuple[str, ...], rescan: bool, summaries: Sequence[IndexSummary],
+    def from_summaries(cls, paths: tuple[str, ...], rescan: bool, summaries: Sequence[RunCounts],
                        ms: float, error: str | None = None) -> BatchReport:
         """One report for a batch applied in one or several ``Indexer.update`` calls."""
         return cls(

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from ..indexer.types import Hit
 from .hits import hit_key
+from .settings import RRF_K
 
-RRF_K = 10  # eval/: k=10 with dense weighted over lexical beat k=60 on every corpus
 # Two chunks of one file are "the same place" when at least this share of the smaller one overlaps
 # the other: a method inside its collapsed class, or two splits of one long line. Line-window chunks
 # that share a few context lines stay separate.

@@ -15,13 +15,11 @@ from ..indexer.codetokens import code_tokens
 from ..indexer.store import FTS_COLUMNS, IndexStore
 from ..indexer.types import Hit
 from .hits import HIT_COLUMNS, hit_from_row
+from .settings import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 
-# A pasted stack trace is a fine query; a 1 MB paste is cut, not refused. Past a few dozen distinct
-# terms BM25 gains nothing and every term costs a posting-list scan.
-MAX_QUERY_CHARS = 8192
-MAX_QUERY_TERMS = 48
+MAX_QUERY_TERMS = 48  # see MAX_QUERY_CHARS in settings.py
 
 # A match in the symbol (function/class path) says more than one more mention in a body. Measured on
 # 300 docstring->function tasks per corpus (eval.docstrings, lexical only, MRR@10): symbol boost 2 vs 1

@@ -19,14 +19,15 @@ from ..indexer.errors import IndexIncompatibleError, UsageError
 from ..indexer.store import IndexStore, lance_errors
 from ..indexer.types import Hit
 from .dense import DenseIndex
-from .fusion import RRF_K, cap_per_file, dedup_overlapping, rrf
-from .lexical import DEFAULT_BOOSTS, MAX_QUERY_CHARS, lexical_search
+from .fusion import cap_per_file, dedup_overlapping, rrf
+from .lexical import DEFAULT_BOOSTS, lexical_search
 from .rerankers import Reranker
+from .settings import DEFAULTS, MAX_K, MAX_QUERY_CHARS, RetrievalSettings
 
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
-MAX_K = 200
+__all__ = ["MAX_K", "MODES", "SearchResults", "Searcher"]
 
 
 class SearchResults(list[Hit]):
@@ -50,12 +51,12 @@ class Searcher:
         embedder: Embedder,
         *,
         reranker: Reranker | None = None,
-        rrf_k: int = RRF_K,
-        weights: tuple[float, float] = (0.5, 1.0),
-        max_per_file: int = 8,
-        fetch_factor: int = 4,
-        rerank_factor: int = 3,
-        rerank_blend: bool = True,
+        rrf_k: int = DEFAULTS.rrf_k,
+        weights: tuple[float, float] = (DEFAULTS.lexical_weight, DEFAULTS.dense_weight),
+        max_per_file: int = DEFAULTS.max_per_file,
+        fetch_factor: int = DEFAULTS.fetch_factor,
+        rerank_factor: int = DEFAULTS.rerank_factor,
+        rerank_blend: bool = DEFAULTS.rerank_blend,
         boosts: Mapping[str, float] = DEFAULT_BOOSTS,
     ):
         _check_embedder(store, embedder)
@@ -75,9 +76,12 @@ class Searcher:
 
     @classmethod
     def for_index(
-        cls, index_dir: Path, *, embedder: Embedder | None = None, reranker: Reranker | None = None, **options
+        cls, index_dir: Path, *, embedder: Embedder | None = None, reranker: Reranker | None = None,
+        settings: RetrievalSettings | None = None, **options
     ) -> Searcher:
-        """Open ``index_dir`` with the embedder it was built with (or check the one given matches)."""
+        """Open ``index_dir`` with the embedder it was built with (or check the one given matches);
+        ``settings`` gives the fusion knobs, ``options`` override single ones."""
+        options = {**(settings.searcher_options() if settings is not None else {}), **options}
         with lance_errors(Path(index_dir)):
             store = IndexStore.open(Path(index_dir))
         if embedder is None:

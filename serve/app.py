@@ -55,11 +55,8 @@ def create_app(
         catalog = None
         try:
             catalog = await _load_models(settings, llm, completion_llm, repo_set)
-            if owned_repos is not None and settings.index_on_start:
-                owned_repos.start(watch=settings.watch, debounce_s=settings.watch_debounce_s,
-                                  on_progress=on_progress)
-            elif owned_repos is not None:
-                owned_repos.skip_indexing()
+            if owned_repos is not None:
+                owned_repos.begin(settings, on_progress=on_progress)
             if on_startup is not None:
                 on_startup()
             app.state.settings = settings

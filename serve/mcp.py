@@ -17,7 +17,7 @@ import anyio
 
 from ..indexer.embedders.lazy import require
 from ..indexer.errors import RagpilotError, UsageError
-from ..retrieval.searcher import MAX_K
+from ..retrieval.settings import MAX_K
 from .prompt import render_snippets
 from .rag import Retriever
 from .repos import RepoSet
@@ -123,10 +123,7 @@ async def run_stdio(settings: ServeSettings) -> None:
 
     repos = await anyio.to_thread.run_sync(RepoSet.from_settings, settings)
     try:
-        if settings.index_on_start:
-            repos.start(watch=settings.watch, debounce_s=settings.watch_debounce_s)
-        else:
-            repos.skip_indexing()
+        repos.begin(settings)
         await build_server(settings, repos).run_stdio_async()
     finally:
         await anyio.to_thread.run_sync(repos.close)

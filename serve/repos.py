@@ -254,6 +254,13 @@ class RepoSet:
         self._thread = threading.Thread(target=run, name="ragpilot-serve-index", daemon=True)
         self._thread.start()
 
+    def begin(self, settings: ServeSettings, *, on_progress: ProgressHook | None = None) -> None:
+        """What ``serve`` and ``mcp`` do at start: index and watch as ``settings`` say, or serve as is."""
+        if settings.index_on_start:
+            self.start(watch=settings.watch, debounce_s=settings.watch_debounce_s, on_progress=on_progress)
+        else:
+            self.skip_indexing()
+
     def skip_indexing(self) -> None:
         """Serve the indexes as they are (``--no-index``): no start-up pass, no watcher."""
         for repo in self.repos:
@@ -261,7 +268,7 @@ class RepoSet:
                 repo.state.phase = "skipped"
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Block until the start-up indexing is through (tests, the CLI's --wait)."""
+        """Block until the start-up indexing is through (tests wait on this)."""
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive()

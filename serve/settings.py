@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..indexer.errors import UsageError
 from ..indexer.settings import IndexSettings
+from ..retrieval.settings import DEFAULT_RERANKER, MAX_K, RetrievalSettings
 
 DEFAULT_PORT = 8765
 RAG_MODEL = "ragpilot"
@@ -28,42 +29,48 @@ class ServeSettings(BaseSettings):
 
     repos: list[Path] = Field(default_factory=list)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
     # network and access
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    api_key: str | None = None
-    insecure_no_auth: bool = False
-    max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # larger bodies get a 413
+    host: str = Field("127.0.0.1", description="Interface to bind (other than loopback needs --api-key).")
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="Port to serve on.")
+    api_key: str | None = Field(None, description="Require 'Authorization: Bearer KEY' (also RAGPILOT_API_KEY).")
+    insecure_no_auth: bool = Field(False, description="Allow a non-loopback host without a key.")
+    max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Larger request bodies get a 413.")
 
     # indexing while serving
-    index_on_start: bool = True
-    watch: bool = True
-    watch_debounce_s: float = 0.25
+    index_on_start: bool = Field(True, description="Index each repository incrementally at start.")
+    watch: bool = Field(True, description="Keep the index live with a file watcher after the start-up pass.")
+    watch_debounce_s: float = Field(0.25, ge=0.0, description="Quiet seconds before a batch of changes is applied.")
 
     # retrieval defaults
-    k: int = 8
-    rerank: bool = False  # rerank by default (a request can still ask for it per call)
-    reranker: str = "onnx-cross-encoder"  # loaded on the first request that asks for reranking
+    k: int = Field(8, ge=1, le=MAX_K, description="Snippets to retrieve per question.")
+    rerank: bool = Field(False, description="Rerank with a cross-encoder by default (a request can still ask).")
+    reranker: str = Field(DEFAULT_RERANKER, description="Reranker used when asked to rerank (loaded on first use).")
     rerank_model: str | None = None
     rerank_url: str | None = None
-    context_tokens: int = 1500  # budget for retrieved code in a chat prompt / a /retrieve answer
+    context_tokens: int = Field(1500, ge=1, description="Token budget for retrieved code per question.")
 
     # chat backend: "llama-cpp" (in-process GGUF) or "openai-upstream"; None picks by the flags given
-    chat_backend: str | None = None
-    model: Path | None = None  # GGUF for llama-cpp (default: the packaged SmolLM2-135M-Instruct)
-    n_threads: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
-    n_ctx: int = 4096
-    upstream: str | None = None  # e.g. http://127.0.0.1:8080/v1
-    upstream_model: str | None = None
-    upstream_key: str | None = None
+    chat_backend: str | None = Field(
+        None, description="Chat backend (default llama-cpp, or openai-upstream when --upstream is given).")
+    model: Path | None = Field(
+        None, description="GGUF chat model for llama-cpp (default: the packaged SmolLM2-135M-Instruct).")
+    n_threads: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)), ge=1,
+                           description="Threads for llama-cpp (default: 1-2, by the cores available).")
+    n_ctx: int = Field(4096, ge=256, description="Context window for llama-cpp.")
+    upstream: str | None = Field(
+        None, description="OpenAI-compatible server to chat through, e.g. http://127.0.0.1:8080/v1.")
+    upstream_model: str | None = Field(None, description="Model name to ask the upstream for (default: its first).")
+    upstream_key: str | None = Field(None, description="API key for the upstream server.")
     upstream_timeout: float = 120.0  # seconds to wait for the upstream's next byte
     upstream_connect_timeout: float = 3.0
     max_tokens: int = 512  # default completion length when a request names none
 
     # /v1/completions may use another backend (a FIM-capable coder model)
-    completion_upstream: str | None = None
-    completion_model: Path | None = None
+    completion_upstream: str | None = Field(None, description="Another OpenAI-compatible server for /v1/completions.")
+    completion_model: Path | None = Field(
+        None, description="Another GGUF (llama-cpp) for /v1/completions, e.g. a FIM-capable coder model.")
 
     def chat_backend_name(self) -> str:
         if self.chat_backend:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ragpilot.serve.main import cli  # the group with every command registered
+from ragpilot.serve.cli import cli  # the group with every command registered
 from ragpilot.serve.continue_config import KEY_PLACEHOLDER, base_url, config_json, config_yaml
 from ragpilot.serve.settings import ServeSettings
 

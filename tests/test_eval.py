@@ -512,10 +512,13 @@ def test_modes_parse_rerank_and_fusion_options():
 
 
 def test_ragpilot_eval_is_the_same_command():
-    from ragpilot.eval.cli import eval_cmd
-    from ragpilot.serve.cli_eval import COMMANDS
+    import click
 
-    assert COMMANDS == [eval_cmd] and eval_cmd.name == "eval"
+    from ragpilot.eval.cli import eval_cmd
+    from ragpilot.serve.cli import cli
+
+    with click.Context(cli) as ctx:
+        assert cli.get_command(ctx, "eval") is eval_cmd and eval_cmd.name == "eval"
 
 
 # ----- the real thing ----------------------------------------------------------------------------

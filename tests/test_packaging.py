@@ -27,4 +27,6 @@ def test_the_wheel_puts_every_module_under_the_ragpilot_namespace(tmp_path):
         assert f"ragpilot/{package}/__init__.py" in names
     assert "ragpilot/indexer/embedders/data/minilm-tokenizer.json" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "ragpilot = ragpilot.serve.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    declared = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "ragpilot = ragpilot.serve.cli:main" in declared
+    assert "[ragpilot.commands]" in declared and "eval = ragpilot.eval.cli:eval_cmd" in declared

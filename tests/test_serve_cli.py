@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragpilot.indexer.errors import UsageError
-from ragpilot.serve.main import main
+from ragpilot.serve.cli import main
 from ragpilot.serve.settings import ServeSettings, is_loopback
 
 

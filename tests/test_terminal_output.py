@@ -17,7 +17,7 @@ import pytest
 from test_serve_support import RagpilotProcess
 
 from ragpilot.indexer.errors import UsageError
-from ragpilot.serve.main import main
+from ragpilot.serve.cli import main
 from ragpilot.serve.settings import ServeSettings
 from ragpilot.serve.terminal_text import terminal_safe
 

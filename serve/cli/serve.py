@@ -1,0 +1,89 @@
+"""``ragpilot serve`` and ``ragpilot continue-config``: the HTTP server, and the Continue config for it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from ..continue_config import base_url, config_json, config_yaml
+from ..llm import available as available_backends
+from ..settings import ServeSettings
+from .options import embedder_options, index_dir_option, repo_paths_argument, setting_option
+from .output import ProgressLines, esc, say
+from .serving import retrieval_options, serve_settings
+
+
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("serve")
+@repo_paths_argument
+@setting_option(ServeSettings, "host")
+@setting_option(ServeSettings, "port")
+@setting_option(ServeSettings, "api_key")
+@click.option("--insecure-no-auth", is_flag=True, help=ServeSettings.model_fields["insecure_no_auth"].description)
+@setting_option(ServeSettings, "chat_backend", "--backend", "chat_backend", type=click.Choice(available_backends()))
+@setting_option(ServeSettings, "model", type=EXISTING_FILE)
+@setting_option(ServeSettings, "n_threads")
+@setting_option(ServeSettings, "n_ctx")
+@setting_option(ServeSettings, "upstream")
+@setting_option(ServeSettings, "upstream_model")
+@setting_option(ServeSettings, "upstream_key")
+@setting_option(ServeSettings, "completion_upstream")
+@setting_option(ServeSettings, "completion_model", type=EXISTING_FILE)
+@retrieval_options
+@index_dir_option
+@embedder_options
+@click.pass_obj
+def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch, no_index, insecure_no_auth,
+              **flags) -> None:
+    """Serve repositories (default: the one containing the cwd) to Continue and OpenAI-compatible tools.
+
+    Indexes each repository incrementally at start and keeps it live with a file watcher."""
+    import uvicorn
+
+    from ..app import create_app
+    from ..repos import RepoSet
+
+    settings = serve_settings(obj, paths, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
+                              embed_url=embed_url, watch=False if no_watch else None,
+                              index_on_start=False if no_index else None,
+                              insecure_no_auth=True if insecure_no_auth else None, **flags)
+    settings.check_access()
+
+    repos = RepoSet.from_settings(settings)  # here, so a bad path or embedder is one clear error
+    try:
+        # Indexing starts once the models are loaded: llama-cpp silences stdout/stderr while it loads.
+        app = create_app(settings, repos=repos,
+                         on_startup=lambda: repos.begin(settings, on_progress=ProgressLines()))
+        url = base_url(settings)
+        say(f"ragpilot serving {esc(', '.join(str(r.root) for r in repos.repos))}")
+        say(f"  Continue context provider  {url}/retrieve")
+        say(f"  OpenAI-compatible API      {url}/v1  (models: ragpilot, ragpilot-raw)")
+        say(f"  status                     {url}/status    (`ragpilot continue-config` prints a config)")
+        verbose = logging.getLogger().level <= logging.INFO
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info" if verbose else "warning",
+                    access_log=verbose)
+    finally:
+        repos.close()
+
+
+@click.command("continue-config")
+@repo_paths_argument
+@setting_option(ServeSettings, "host")
+@setting_option(ServeSettings, "port")
+@setting_option(ServeSettings, "k", "-k")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "both"]), default="both", show_default=True)
+@click.option("--show-key", is_flag=True, help="Write the API key itself instead of a placeholder.")
+@click.pass_obj
+def continue_config_cmd(obj, paths, host, port, k, fmt, show_key) -> None:
+    """Print Continue configuration for a ragpilot server: context provider, chat model, MCP server."""
+    settings = serve_settings(obj, paths, host=host, port=port, k=k)
+    if fmt in ("yaml", "both"):
+        click.echo(config_yaml(settings, settings.repos, show_key=show_key))
+    if fmt in ("json", "both"):
+        if fmt == "both":
+            click.echo("// or, in the older ~/.continue/config.json:")
+        click.echo(config_json(settings, settings.repos, show_key=show_key))
