@@ -364,7 +364,8 @@ def path_from_uri(value: str) -> Path:
         raise UsageError("the workspace path is empty")
     if "\x00" in raw:
         raise UsageError(f"{value!r}: a path cannot contain a NUL character")
-    path = Path(raw).expanduser()
+    # Literal, never expanded: "~" is the client's home, not this server user's (nor a relative path's base).
+    path = Path(raw)
     if not path.is_absolute():  # relative to what? The server's cwd means nothing to a client
         raise UsageError(f"{value}: a workspace is an absolute path or a file:// URI")
     try:
