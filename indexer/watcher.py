@@ -17,11 +17,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 from .errors import IndexBusyError, IndexLostError, RagpilotError
-from .pipeline import Indexer, IndexSummary, Progress
-from .settings import IndexSettings
+from .pipeline import Indexer, IndexSummary
 from .watch_events import ChangeHandler, PathRouter, coalesce, start_observer
 from .watch_status import BatchReport, StatusHeartbeat, WatcherState, read_watcher_status
 
@@ -359,39 +357,4 @@ class RepoWatcher:
                 log.exception("watcher on_batch callback raised")
 
 
-def watch_repo(
-    repo: str | Path,
-    settings: IndexSettings | None = None,
-    *,
-    on_batch: Callable[[BatchReport], None] | None = None,
-    stop_event: threading.Event | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
-    polling: bool | None = None,
-    on_ready: Callable[[RepoWatcher], None] | None = None,
-) -> WatcherState:
-    """``ragpilot watch``: take the writer lock, index incrementally, then keep the index live until
-    ``stop_event`` is set or Ctrl-C. A second writer gets IndexBusyError. Returns the final state."""
-    indexer = Indexer(repo, settings)
-    indexer.open()
-    try:
-        indexer.run_to_end(on_progress)
-        watcher = RepoWatcher(indexer, on_batch=on_batch, polling=polling)
-        with watcher:
-            watcher.rescan()  # catches edits made between the initial pass and the first event
-            if on_ready is not None:
-                on_ready(watcher)
-            stop = stop_event or threading.Event()
-            try:
-                while not stop.wait(0.5):
-                    state = watcher.state()
-                    if not state.live:
-                        why = state.last_error or "its threads ended"
-                        raise RagpilotError(f"the watcher stopped unexpectedly: {why}")
-            except KeyboardInterrupt:
-                log.info("interrupted: stopping the watcher")
-        return watcher.state()
-    finally:
-        indexer.close()
-
-
-__all__ = ["RepoWatcher", "BatchReport", "WatcherState", "watch_repo", "read_watcher_status", "coalesce"]
+__all__ = ["RepoWatcher", "BatchReport", "WatcherState", "read_watcher_status", "coalesce"]

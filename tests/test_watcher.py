@@ -19,7 +19,8 @@ from ragpilot.indexer.pipeline import Indexer
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.indexer.store import IndexStore
 from ragpilot.indexer.watch_status import STATUS_FILE
-from ragpilot.indexer.watcher import BatchReport, RepoWatcher, coalesce, read_watcher_status, watch_repo
+from ragpilot.indexer.live import watch_repo
+from ragpilot.indexer.watcher import BatchReport, RepoWatcher, coalesce, read_watcher_status
 
 DEADLINE_S = 20.0  # generous: two shared cores, LanceDB compaction after every batch
 

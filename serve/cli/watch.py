@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ...indexer.pipeline import resolve_repo
-from ...indexer.watcher import watch_repo
+from ...indexer.live import watch_repo
 from .options import embedder_options, index_dir_option, index_settings, repo_argument
 from .output import err, esc, out
 
