@@ -10,14 +10,14 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import IndexIncompatibleError, RagpilotError
+from .storage_errors import sqlite_connect, sqlite_write_error, sqlite_writing
 
 log = logging.getLogger(__name__)
 
@@ -34,43 +34,19 @@ class FileRecord:
     chunks: int
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
-    except sqlite3.OperationalError as err:  # permission denied, disk full: not damage
-        raise RagpilotError(f"cannot open {path}: {err}") from err
-    except sqlite3.DatabaseError as err:
-        raise IndexIncompatibleError(
-            f"{path} is damaged ({err}); run `ragpilot index --rebuild` to rebuild it"
-        ) from err
-
-
-@contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """A failed write (disk full, read-only file) is the user's to fix: one clear error, no traceback.
-    The transaction is rolled back, so the file keeps its previous content."""
-    try:
-        yield
-    except sqlite3.OperationalError as err:
-        raise RagpilotError(f"cannot write {path}: {err}") from err
-
-
 class Catalog:
     """The per-file bookkeeping that makes re-indexing incremental."""
 
     def __init__(self, index_dir: Path):
         self.path = index_dir / CATALOG_FILE
-        self.conn = _connect(self.path)
+        self.conn = sqlite_connect(self.path)
         try:
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER,"
                 " sha256 TEXT, chunks INTEGER, indexed_at REAL)"
             )
         except sqlite3.OperationalError as err:
-            raise RagpilotError(f"cannot write {self.path}: {err}") from err
+            raise sqlite_write_error(self.path, err) from err
         except sqlite3.DatabaseError as err:
             raise IndexIncompatibleError(
                 f"the catalog in {index_dir} is damaged ({err}); run `ragpilot index --rebuild`"
@@ -88,7 +64,7 @@ class Catalog:
 
     def mark_done(self, records: Iterable[FileRecord], deleted: Iterable[str] = ()) -> None:
         now = time.time()
-        with _writing(self.path), self.conn:
+        with sqlite_writing(self.path), self.conn:
             self.conn.execute("BEGIN")
             self.conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in deleted])
             self.conn.executemany(
@@ -101,7 +77,7 @@ class Catalog:
 
     def forget_all(self) -> None:
         """Make every file look new (after a chunker change); rows are replaced file by file."""
-        with _writing(self.path):
+        with sqlite_writing(self.path):
             self.conn.execute("DELETE FROM files")
 
     def close(self) -> None:
@@ -126,14 +102,14 @@ class EmbeddingCache:
     def _open(self) -> sqlite3.Connection:
         for attempt in (1, 2):
             try:
-                conn = _connect(self.path)
+                conn = sqlite_connect(self.path)
             except IndexIncompatibleError as err:
                 if attempt == 2:
                     raise
                 self._move_aside(err.__cause__ or err)
                 continue
             try:
-                with _writing(self.path):
+                with sqlite_writing(self.path):
                     conn.execute(
                         "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB,"
                         " used_at REAL, PRIMARY KEY (embedder, hash))"
@@ -200,13 +176,13 @@ class EmbeddingCache:
             self._put_many(items)
         except sqlite3.DatabaseError as err:
             if isinstance(err, sqlite3.OperationalError):
-                raise RagpilotError(f"cannot write {self.path}: {err}") from err
+                raise sqlite_write_error(self.path, err) from err
             self._recover(err)
             self._put_many(items)
 
     def _put_many(self, items: dict[str, np.ndarray]) -> None:
         now = time.time()
-        with _writing(self.path), self.conn:
+        with sqlite_writing(self.path), self.conn:
             self.conn.execute("BEGIN")
             self.conn.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",

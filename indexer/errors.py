@@ -1,6 +1,7 @@
 """One error hierarchy for ragpilot; the CLI and HTTP layers translate it at the edges.
 
-A leaf module: it imports nothing of ours.
+A leaf module: it imports nothing of ours and knows nothing of HTTP (``serve/http_errors.py`` holds the
+one table from these classes to statuses and OpenAI error types). ``exit_code`` is the CLI's.
 """
 
 
@@ -8,8 +9,6 @@ class RagpilotError(Exception):
     """A problem the user can act on. The CLI prints ``str(err)`` on one line, no traceback."""
 
     exit_code = 1
-    http_status = 400
-    error_type = "invalid_request_error"
 
 
 class UsageError(RagpilotError):
@@ -18,10 +17,9 @@ class UsageError(RagpilotError):
     exit_code = 2
 
 
+# ----- the index ---------------------------------------------------------------------------------
 class IndexMissingError(RagpilotError):
     """The repository has not been indexed yet."""
-
-    http_status = 404
 
 
 class IndexIncompatibleError(RagpilotError):
@@ -30,34 +28,22 @@ class IndexIncompatibleError(RagpilotError):
     The message always names the one-command fix: ``ragpilot index --rebuild``.
     """
 
-    http_status = 409
-
 
 class IndexBusyError(RagpilotError):
     """Another process holds the index's writer lock."""
-
-    http_status = 409
 
 
 class IndexLostError(RagpilotError):
     """The index folder (or its writer lock) was removed or replaced while this process was writing it."""
 
-    http_status = 503
-    error_type = "server_error"
+
+class IndexingInProgressError(RagpilotError):
+    """The repository's first index is still being built; try again shortly."""
 
 
+# ----- models and model servers ------------------------------------------------------------------
 class ModelLoadError(RagpilotError):
     """An embedder, reranker or chat model could not be loaded (missing extra, file, or server)."""
-
-    http_status = 503
-    error_type = "server_error"
-
-
-class BackendError(RagpilotError):
-    """An upstream model server failed or could not be reached."""
-
-    http_status = 502
-    error_type = "server_error"
 
 
 class MissingExtraError(ModelLoadError):
@@ -69,3 +55,44 @@ class MissingExtraError(ModelLoadError):
         )
         self.package = package
         self.extra = extra
+
+
+class BackendError(RagpilotError):
+    """An upstream model server failed or could not be reached."""
+
+
+class BackendUnavailableError(BackendError):
+    """The model server cannot be reached (down, refusing connections, timing out)."""
+
+
+class UpstreamError(BackendError):
+    """The upstream model server answered with an error.
+
+    ``status`` is the upstream's own 4xx when the request itself was bad (passed on to our client),
+    else 502; ``code`` is the upstream's error code, if it sent one.
+    """
+
+    def __init__(self, message: str, *, status: int = 502, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ContextLengthError(RagpilotError):
+    """The prompt does not fit the model's context window."""
+
+
+# ----- requests ----------------------------------------------------------------------------------
+class ModelNotFoundError(RagpilotError):
+    """The request names a model this server does not serve."""
+
+    def __init__(self, model: str, available: list[str]):
+        super().__init__(f"The model '{model}' does not exist; available: {', '.join(available)}")
+
+
+class RepoNotServedError(RagpilotError):
+    """The request selects a repository (by path, name or workspace) that this server does not serve."""
+
+
+class ClientDisconnectedError(RagpilotError):
+    """The client went away before its answer was ready: the work for it was stopped."""

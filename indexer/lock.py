@@ -12,7 +12,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import IndexBusyError, IndexLostError, RagpilotError
+from .errors import IndexBusyError, IndexLostError
+from .storage_errors import unusable_index_dir
 
 LOCK_FILE = "writer.lock"
 OWNER_FILE = "writer.pid"
@@ -25,7 +26,7 @@ class WriterLock:
         try:
             index_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:  # a parent is a file, read-only, or the disk is full
-            raise _unusable(index_dir, err) from err
+            raise unusable_index_dir(index_dir, err) from err
         self.index_dir = index_dir
         self.wait_seconds = wait_seconds
         # One lock per process, not per thread: the watcher's worker and the server's shutdown run on
@@ -41,18 +42,17 @@ class WriterLock:
             pid = owner.read_text().strip() if owner.exists() else "?"
             raise IndexBusyError(
                 f"the index at {self.index_dir} is busy: another ragpilot process (pid {pid}) is writing "
-                "it. Wait for it to finish (or stop it), or pass --wait SECONDS (e.g. --wait 30) to queue "
-                "behind it."
+                "it. Wait for it to finish (or stop it)."
             ) from None
         except OSError as err:  # Timeout is an OSError too: caught above first
-            raise _unusable(self.index_dir, err) from err
+            raise unusable_index_dir(self.index_dir, err) from err
         try:
             (self.index_dir / OWNER_FILE).write_text(str(os.getpid()))
             st = os.stat(self.index_dir / LOCK_FILE)
             self._identity = (st.st_dev, st.st_ino)
         except OSError as err:
             self._lock.release()
-            raise _unusable(self.index_dir, err) from err
+            raise unusable_index_dir(self.index_dir, err) from err
 
     def lost(self) -> str | None:
         """Why this lock no longer guards the index (its folder or lock file is gone or replaced), or None."""
@@ -92,10 +92,3 @@ class WriterLock:
     def __exit__(self, *exc) -> None:
         self.release()
 
-
-def _unusable(index_dir: Path, err: OSError) -> RagpilotError:
-    reason = err.strerror or type(err).__name__
-    return RagpilotError(
-        f"cannot use {index_dir} as the index directory: {reason}; choose a writable location with "
-        "--index-dir or RAGPILOT_HOME"
-    )

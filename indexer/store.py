@@ -17,10 +17,9 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,18 +34,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import IndexIncompatibleError, IndexMissingError, RagpilotError
+from .storage_errors import (  # noqa: F401 - lance_errors re-exported for the readers
+    REBUILD_HINT,
+    TABLE,
+    damage_error,
+    index_writing,
+    lance_errors,
+    write_error,
+)
 from .types import Chunk
 from .watch_status import pid_alive
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-TABLE = "chunks"
 META_FILE = "meta.json"
 FTS_COLUMNS = ("fts_path", "fts_symbol", "fts_body")
-REBUILD_HINT = "run `ragpilot index --rebuild` to rebuild it"
 BUILDING, READY = "building", "ready"
-LANCE_FOOTER_MAGIC = b"LANC"  # the last bytes of every complete Lance data file
 
 
 @dataclass
@@ -73,97 +77,6 @@ class IndexMeta:
     @classmethod
     def from_json(cls, data: dict) -> IndexMeta:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-
-@contextmanager
-def lance_errors(index_dir: Path) -> Iterator[None]:
-    """Turn LanceDB's errors about damaged files into the one error users can act on."""
-    try:
-        yield
-    except RagpilotError:
-        raise
-    except (RuntimeError, OSError, ValueError) as err:
-        if "lance" not in str(err).lower() and not isinstance(err, OSError):
-            raise
-        raise damage_error(index_dir, err, "reading the index") from err
-
-
-# Where in LanceDB's own source an error was raised: noise to a user, and a leak of build paths.
-_RUST_LOCATION = re.compile(r",?\s*/\S+\.rs:\d+(?::\d+)?")
-_INDEX_FILE = re.compile(r"(/\S*?/(?:_indices/[0-9a-f-]{36}|data/[^/\s,]+\.lance))")
-
-
-def describe_lance_error(err: BaseException) -> str:
-    """One line of a LanceDB error without Rust source locations (``/rustc/...``, ``.cargo/...``)."""
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    text = _RUST_LOCATION.sub("", text).strip().rstrip(",")
-    return text[:200]
-
-
-def damaged_file(index_dir: Path, err: BaseException | None = None) -> str | None:
-    """The file (relative to ``index_dir``) that makes the table unreadable, when it can be named: the
-    path in the error, else a data file that lacks the footer every complete Lance file ends with."""
-    lance = index_dir / "lance"
-    found = _INDEX_FILE.search(str(err)) if err is not None else None
-    if found:
-        path = Path(found.group(1))
-        try:
-            return path.relative_to(index_dir).as_posix()
-        except ValueError:
-            return path.as_posix()
-    data_dir = lance / f"{TABLE}.lance" / "data"
-    try:
-        files = sorted(data_dir.glob("*.lance"))
-    except OSError:
-        return None
-    for data_file in files:
-        try:
-            with data_file.open("rb") as fh:
-                size = fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, size - len(LANCE_FOOTER_MAGIC)))
-                if size < len(LANCE_FOOTER_MAGIC) or fh.read() != LANCE_FOOTER_MAGIC:
-                    return data_file.relative_to(index_dir).as_posix()
-        except OSError:
-            return data_file.relative_to(index_dir).as_posix()
-    return None
-
-
-def damage_error(index_dir: Path, err: BaseException, doing: str) -> IndexIncompatibleError:
-    """The one message for a damaged table: which file, if known, and the command that fixes it."""
-    culprit = damaged_file(index_dir, err)
-    if culprit:
-        what = f"{culprit} is damaged or missing"
-    else:
-        what = describe_lance_error(err)
-    return IndexIncompatibleError(f"{doing} at {index_dir} failed ({what}); {REBUILD_HINT}")
-
-
-_OS_ERROR = re.compile(r"\(os error (\d+)\)")
-
-
-@contextmanager
-def writing(index_dir: Path) -> Iterator[None]:
-    """Turn a failed write into :func:`write_error`. LanceDB reports I/O failures (a full disk) as
-    ``RuntimeError("lance error: LanceError(IO): ... (os error 28)")``, not as OSError."""
-    try:
-        yield
-    except OSError as err:
-        raise write_error(index_dir, err) from err
-    except RuntimeError as err:
-        found = _OS_ERROR.search(str(err))
-        if found is None:
-            raise
-        code = int(found.group(1))
-        raise write_error(index_dir, OSError(code, os.strerror(code))) from err
-
-
-def write_error(index_dir: Path, err: OSError) -> RagpilotError:
-    """The one message for "the index cannot be written" (disk full, permission denied, not a dir)."""
-    reason = err.strerror or str(err).splitlines()[0][:200] or type(err).__name__
-    return RagpilotError(
-        f"cannot write the index at {index_dir}: {reason}; free some space or choose a writable "
-        "location with --index-dir or RAGPILOT_HOME (the index keeps its last complete state)"
-    )
 
 
 def chunk_id(chunk: Chunk) -> str:
@@ -272,7 +185,7 @@ class IndexStore:
         else:
             meta.state = BUILDING
         meta.builder_pid = os.getpid() if meta.state == BUILDING else 0
-        with writing(index_dir):
+        with index_writing(index_dir):
             index_dir.mkdir(parents=True, exist_ok=True)
             store = cls(index_dir, meta)
             # meta.json ("building") before the table: a kill from here on leaves an index the next run
@@ -369,7 +282,7 @@ class IndexStore:
                     pc.is_in(data["path"], pa.array(part, pa.string()))
                 )
                 cond = "path IN (" + ", ".join(_sql_str(p) for p in part) + ")"
-                with writing(self.index_dir):
+                with index_writing(self.index_dir):
                     result = (
                         self.table.merge_insert("id")
                         .when_matched_update_all()
@@ -422,7 +335,7 @@ class IndexStore:
         Folding in keeps BM25 exact for added rows, not for deleted ones: LanceDB 0.40 keeps counting
         deleted documents in the statistics until the index is rebuilt, so ``rebuild_fts`` rebuilds the
         three full-text indices (~0.7 s per 10k chunks measured) and clears the stale count."""
-        with writing(self.index_dir):
+        with index_writing(self.index_dir):
             self.table.optimize(cleanup_older_than=timedelta(minutes=5))
             self.ensure_fts_indices(rebuild=rebuild_fts)
             if rebuild_fts:

@@ -22,7 +22,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from ..indexer.embedders import Embedder
-from .errors import ClientDisconnectedError
+from ..indexer.errors import ClientDisconnectedError
 
 log = logging.getLogger(__name__)
 

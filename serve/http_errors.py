@@ -1,5 +1,10 @@
 """Errors at the HTTP edge: every failure becomes an OpenAI-shaped body with the right status.
 
+The one place that knows how ragpilot's error hierarchy (``indexer/errors.py``) looks over HTTP:
+:data:`HTTP_ERRORS`, a table from error class to (status, OpenAI type, code), read by walking the
+error's MRO, so a subclass inherits its parent's row unless it has its own (httpx keeps its mapping the
+same way, in one module).
+
 ``/retrieve`` is the exception to the shape: Continue shows whatever JSON comes back as context
 items without looking at the status, so its errors are a list holding one explanatory item (still
 with a proper 4xx/5xx status for every other client).
@@ -8,18 +13,59 @@ with a proper 4xx/5xx status for every other client).
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..indexer.errors import RagpilotError
+from ..indexer import errors as e
 from .schemas import NESTED_TOO_DEEPLY
 
 log = logging.getLogger(__name__)
 
 RETRIEVE_PATH = "/retrieve"
+
+INVALID, SERVER = "invalid_request_error", "server_error"
+
+
+class HttpError(NamedTuple):
+    """How one error looks over HTTP: the status and the OpenAI error's ``type`` and ``code``."""
+
+    status: int
+    type: str
+    code: str | None = None
+
+
+HTTP_ERRORS: dict[type[e.RagpilotError], HttpError] = {
+    e.RagpilotError: HttpError(400, INVALID),
+    e.IndexMissingError: HttpError(404, INVALID),
+    e.IndexIncompatibleError: HttpError(409, INVALID),
+    e.IndexBusyError: HttpError(409, INVALID),
+    e.IndexLostError: HttpError(503, SERVER),
+    e.IndexingInProgressError: HttpError(503, SERVER, "index_not_ready"),
+    e.ModelLoadError: HttpError(503, SERVER),
+    e.BackendError: HttpError(502, SERVER),
+    e.BackendUnavailableError: HttpError(503, SERVER, "backend_unavailable"),
+    e.ContextLengthError: HttpError(400, INVALID, "context_length_exceeded"),
+    e.ModelNotFoundError: HttpError(404, INVALID, "model_not_found"),
+    e.RepoNotServedError: HttpError(404, INVALID, "repo_not_found"),
+    # Nobody reads the answer; 499 is what the access log shows (nginx's "client closed request").
+    e.ClientDisconnectedError: HttpError(499, INVALID, "client_disconnected"),
+}
+
+
+def http_error(err: e.RagpilotError) -> HttpError:
+    """The row for ``err``'s class or its nearest listed ancestor. An upstream's error carries the
+    status it maps to (its own 4xx for a bad request, else 502) and the upstream's code."""
+    if isinstance(err, e.UpstreamError):
+        return HttpError(err.status, INVALID if err.status < 500 else SERVER, err.code)
+    for cls in type(err).__mro__:
+        if cls in HTTP_ERRORS:
+            return HTTP_ERRORS[cls]
+    return HTTP_ERRORS[e.RagpilotError]
+
 
 _TYPE_BY_STATUS = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
                    429: "rate_limit_error"}
@@ -89,12 +135,12 @@ def unreadable_body_message(cause: BaseException | None) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """FastAPI's 422 and HTML-ish defaults replaced by the OpenAI error shape (400 for a bad body)."""
 
-    @app.exception_handler(RagpilotError)
-    async def ragpilot_error(request: Request, err: RagpilotError) -> JSONResponse:
-        if err.http_status >= 500:
+    @app.exception_handler(e.RagpilotError)
+    async def ragpilot_error(request: Request, err: e.RagpilotError) -> JSONResponse:
+        status, kind, code = http_error(err)
+        if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, err)
-        return error_response(request, err.http_status, str(err), type=err.error_type,
-                              code=getattr(err, "code", None), param=getattr(err, "param", None))
+        return error_response(request, status, str(err), type=kind, code=code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -104,7 +150,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 400, validation_message(first), param=param)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+    async def starlette_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         message = err.detail if isinstance(err.detail, str) else str(err.detail)
         if err.status_code == 400 and message == _FASTAPI_UNREADABLE_BODY:
             message = unreadable_body_message(err.__cause__)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ..indexer.errors import RagpilotError
-from .errors import ModelNotFoundError
+from ..indexer.errors import ModelNotFoundError, RagpilotError
 from .llm import ChatBackend, create_backend
 from .settings import RAG_MODEL, RAW_MODEL, ServeSettings
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi.responses import StreamingResponse
 
 from ..indexer.errors import RagpilotError
-from .http_errors import error_body
+from .http_errors import error_body, http_error
 from .llm import Delta, Generation, Usage
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,8 @@ def stream_response(
                            "usage": usage(count).to_json()})
         except RagpilotError as err:
             log.warning("stream failed after it started: %s", err)
-            yield sse(error_body(str(err), type=err.error_type, code=getattr(err, "code", None)))
+            _, kind, code = http_error(err)
+            yield sse(error_body(str(err), type=kind, code=code))
         finally:
             await stream.aclose()  # type: ignore[attr-defined]  (stops the model if the client left)
         yield DONE

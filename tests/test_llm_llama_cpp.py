@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from ragpilot.indexer.errors import MissingExtraError, ModelLoadError
-from ragpilot.serve.errors import ContextLengthError
+from ragpilot.indexer.errors import ContextLengthError, MissingExtraError, ModelLoadError
 from ragpilot.serve.llm import GenParams, create_backend
+from ragpilot.serve.http_errors import http_error
 from ragpilot.serve.llm.llama_cpp import LlamaCppBackend, default_gguf
 
 QUESTION = [{"role": "system", "content": "Answer in one short sentence."},
@@ -29,7 +29,7 @@ def test_without_llama_cpp_the_error_names_the_llm_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
     with pytest.raises(MissingExtraError) as err:
         create_backend("llama-cpp")
-    assert "ragpilot[llm]" in str(err.value) and err.value.http_status == 503
+    assert "ragpilot[llm]" in str(err.value) and http_error(err.value).status == 503
 
 
 def test_a_missing_gguf_is_a_model_load_error(tmp_path):

@@ -11,7 +11,8 @@ import asyncio
 import pytest
 from test_serve_support import FakeUpstream, ThreadedServer, free_port
 
-from ragpilot.serve.errors import BackendUnavailableError, UpstreamError
+from ragpilot.indexer.errors import BackendUnavailableError, UpstreamError
+from ragpilot.serve.http_errors import http_error
 from ragpilot.serve.llm import GenParams, create_backend
 from ragpilot.serve.llm.upstream import UpstreamBackend
 
@@ -110,7 +111,7 @@ def test_a_server_that_is_down_is_backend_unavailable_not_a_hang():
     backend = UpstreamBackend(f"http://127.0.0.1:{free_port()}/v1", model="m", connect_timeout=2)
     with pytest.raises(BackendUnavailableError) as err:
         using(backend, lambda: backend.chat([{"role": "user", "content": "x"}], GenParams()))
-    assert err.value.http_status == 503
+    assert http_error(err.value).status == 503
     backend = UpstreamBackend(backend.url, model="m", connect_timeout=2)
     with pytest.raises(BackendUnavailableError):
         using(backend, lambda: _collect(backend.stream_chat([{"role": "user", "content": "x"}], GenParams())))
@@ -125,5 +126,5 @@ def test_upstream_errors_keep_their_message_and_map_to_a_sensible_status(fake, s
         backend = UpstreamBackend(fake.url, model="fake-model")
         with pytest.raises(UpstreamError) as err:
             using(backend, lambda: call(backend))  # noqa: B023
-        assert err.value.http_status == expected
+        assert http_error(err.value).status == expected
         assert "upstream exploded" in str(err.value)

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...indexer.embedders.lazy import require
-from ...indexer.errors import ModelLoadError
-from ..errors import ContextLengthError
+from ...indexer.errors import ContextLengthError, ModelLoadError
 from ..prompt import message_text
 from .base import ChatBackend, Delta, GenParams, Generation, Usage
 from .registry import register

@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 
-from ...indexer.errors import UsageError
-from ..errors import BackendUnavailableError, UpstreamError
+from ...indexer.errors import BackendUnavailableError, UpstreamError, UsageError
 from .base import ChatBackend, Delta, GenParams, Generation, Usage
 from .registry import register
 
