@@ -17,7 +17,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..indexer.embedders import Embedder, create_embedder
-from ..indexer.errors import IndexBusyError, IndexMissingError, RagpilotError, UsageError
+from ..indexer.errors import (
+    IndexBusyError,
+    IndexingInProgressError,
+    IndexMissingError,
+    RagpilotError,
+    RepoNotServedError,
+    UsageError,
+)
 from ..indexer.pipeline import Indexer, Progress, resolve_repo
 from ..indexer.settings import IndexSettings
 from ..indexer.store import READY, IndexStore
@@ -25,7 +32,6 @@ from ..indexer.types import Hit
 from ..indexer.watcher import RepoWatcher
 from ..retrieval.rerankers import Reranker, create_reranker
 from ..retrieval.searcher import Searcher
-from .errors import IndexingInProgressError, RepoNotServedError
 from .settings import ServeSettings
 from .status import repo_status
 
