@@ -12,8 +12,9 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .http_errors import RETRIEVE_PATH, error_body, retrieve_error_items
+from .web.public import PUBLIC_PATHS
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health"}) | PUBLIC_PATHS  # the web page's shell and assets: no data
 
 
 class BearerAuthMiddleware:

@@ -1,0 +1,157 @@
+"""The web page: ``GET /`` (the shell), ``/ui/static/*``, and the three views' data as HTML fragments.
+
+``POST /ui/search`` runs the same search as ``/search`` and answers highlighted snippets;
+``GET /ui/file`` shows one indexed file of a served repository (see ``serve/web/files.py`` for what
+is refused); ``GET /ui/health`` renders ``/status`` plus the index's size, languages and coverage.
+Asking goes straight to ``/v1/chat/completions`` from the page. Only the shell and the static assets
+are open without the API key (``serve/web/public.py``); everything here that returns data needs it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..schemas import MAX_K, MAX_QUERY_CHARS
+from ..web import pages
+from ..web.facts import index_facts
+from ..web.files import FileRefused, read_indexed_file
+from ..web.highlight import highlight_block, stylesheet
+from ..web.public import SHELL_PATH, STATIC_FILES, STATIC_PREFIX
+from . import health
+
+router = APIRouter(include_in_schema=False)
+
+FILES_MODE_CHUNKS = 5  # "files" mode ranks files by their best chunk among k * this many chunk hits
+NO_STORE = {"Cache-Control": "no-store"}  # repository data is not kept in the browser's cache
+
+
+class UiSearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    mode: Literal["hybrid", "lexical", "dense", "files"] = "hybrid"
+    k: int = Field(10, ge=1, le=MAX_K)
+    repo: str | None = None
+
+
+@router.get(SHELL_PATH, response_class=HTMLResponse)
+async def page() -> HTMLResponse:
+    return HTMLResponse(_shell(), headers={"Cache-Control": "no-cache"})
+
+
+def _shell() -> str:
+    return pages.render("index.html")
+
+
+@router.get(STATIC_PREFIX + "{name}")
+async def static(name: str) -> Response:
+    if name not in STATIC_FILES:
+        raise HTTPException(404, f"no static file {name}")
+    if name == "highlight.css":
+        return Response(stylesheet(), media_type="text/css")
+    body = (pages.STATIC / name).read_bytes()
+    media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(body, media_type=media, headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/ui/search", response_class=HTMLResponse)
+async def ui_search(body: UiSearch, request: Request) -> HTMLResponse:
+    repos = request.app.state.repos
+    targets = repos.select(repo=body.repo)
+    grouped = body.mode == "files"
+    mode = "hybrid" if grouped else body.mode
+    k = min(MAX_K, body.k * FILES_MODE_CHUNKS) if grouped else body.k
+    found = await run_in_threadpool(repos.search, body.query, targets, k=k, mode=mode)
+    several = len(repos.repos) > 1
+    hits = [_hit_view(repo, hit, several) for repo, hit in found]
+    files = _by_file(hits)[:body.k] if grouped else None
+    html = pages.render("search_results.html", hits=hits, files=files, mode=body.mode, query=body.query)
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+def _hit_view(repo, hit, several: bool) -> dict:
+    link = _file_link(repo.name, hit.path, hit.start_line, hit.end_line)
+    return {"repo": repo.name, "path": hit.path, "shown_path": f"{repo.name}/{hit.path}" if several else hit.path,
+            "start": hit.start_line, "end": hit.end_line, "symbol": hit.symbol, "score": float(hit.score),
+            "language": hit.language, "link": link,
+            "html": highlight_block(hit.content, language=hit.language, filename=hit.path,
+                                    first_line=hit.start_line, anchors=False)}
+
+
+def _by_file(hits: list[dict]) -> list[dict]:
+    """Chunk hits grouped by file, files in the order of their best chunk (the API has no file mode)."""
+    files: dict[tuple[str, str], dict] = {}
+    for h in hits:
+        entry = files.setdefault((h["repo"], h["path"]), {"best": h, "hits": []})
+        entry["hits"].append(h)
+    return list(files.values())
+
+
+def _file_link(repo: str, path: str, start: int, end: int) -> str:
+    return f"/ui/file?{urlencode({'repo': repo, 'path': path, 'lines': f'{start}-{end}'})}#L{start}"
+
+
+@router.get("/ui/file", response_class=HTMLResponse)
+async def ui_file(request: Request, path: str = Query(max_length=4096), repo: str | None = Query(None),
+                  lines: str | None = Query(None, max_length=40)) -> HTMLResponse:
+    served, rel = _locate(request.app.state.repos, repo, path)
+    try:
+        shown = await run_in_threadpool(read_indexed_file, served.root, served.index_dir, rel,
+                                        scan_secrets=served.settings.scan_secrets)
+    except FileRefused as err:
+        raise HTTPException(404, f"not an indexed file of a served repository: {err}") from None
+    marked = _line_range(lines)
+    code = await run_in_threadpool(lambda: highlight_block(shown.text, language=shown.language,
+                                                           filename=shown.rel_path, marked=marked))
+    html = pages.render("file.html", repo=served.name, path=shown.rel_path, language=shown.language,
+                        code=code, lines=shown.text.count("\n") + 1, redacted=shown.secrets_redacted,
+                        first=marked.start if marked else None)
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+def _locate(repos, repo: str | None, path: str):
+    """The served repository and the path inside it: by ``repo``, else the only repository, else the
+    repository whose name starts the path (citations in answers over several repositories)."""
+    if repo:
+        return repos.by_name_or_path(repo), path
+    if len(repos.repos) == 1:
+        return repos.repos[0], path
+    head, _, rest = path.partition("/")
+    for served in repos.repos:
+        if served.name == head and rest:
+            return served, rest
+    raise HTTPException(404, f"not an indexed file of a served repository: {path} names no served repository")
+
+
+def _line_range(text: str | None) -> range | None:
+    if not text:
+        return None
+    start, _, end = text.partition("-")
+    try:
+        first, last = int(start), int(end or start)
+    except ValueError:
+        return None
+    return range(first, last + 1) if 0 < first <= last else None
+
+
+@router.get("/ui/health", response_class=HTMLResponse)
+async def ui_health(request: Request) -> HTMLResponse:
+    status = await health.status(request)
+    repos = []
+    for info in status["repos"]:
+        facts = await run_in_threadpool(index_facts, Path(info["index_dir"]), info.get("chunks"))
+        summary = (info.get("indexing") or {}).get("summary") or {}
+        skipped = sorted((summary.get("skipped_by_reason") or {}).items(), key=lambda kv: -kv[1])
+        language_rows = [(lang["language"], lang["files"]) for lang in facts["languages"]]
+        repos.append({"info": info, "facts": facts, "skipped": skipped, "summary": summary,
+                      "language_rows": language_rows})
+    html = pages.render("health.html", status=status, repos=repos)
+    return HTMLResponse(html, headers=NO_STORE)
