@@ -13,7 +13,7 @@ from pathlib import Path
 from ragpilot.indexer.embedders import Embedder, create_embedder
 from ragpilot.indexer.pipeline import Indexer, IndexSummary, Progress
 from ragpilot.indexer.settings import DEFAULT_EMBEDDER, IndexSettings
-from ragpilot.indexer.types import Hit
+from ragpilot.retrieval.hits import Hit
 from ragpilot.retrieval.rerankers import Reranker, create_reranker
 from ragpilot.retrieval.searcher import Searcher
 from ragpilot.retrieval.settings import DEFAULT_RERANKER

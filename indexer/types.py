@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+# Joins the names of nested definitions or headings in ``Chunk.symbol``: "Session > send".
+SYMBOL_SEPARATOR = " > "
+
+# Counts the tokens of a text for one model's tokenizer (or estimates them).
+TokenCounter = Callable[[str], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +26,7 @@ class Chunk:
     language: str  # "python", "markdown", "text", ...
     start_line: int
     end_line: int
-    symbol: str  # e.g. "Session > send"; "" for module-level code
+    symbol: str  # e.g. "Session > send" (SYMBOL_SEPARATOR); "" for module-level code
     kind: str  # "function", "class", "collapsed", "section", "lines", "module", ...
     content: str
     embed_text: str
@@ -46,29 +53,3 @@ class SkipCounts:
     @property
     def total(self) -> int:
         return sum(self.by_reason.values())
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A search result: a stored chunk plus its score from the stage that produced it."""
-
-    path: str
-    start_line: int
-    end_line: int
-    score: float
-    symbol: str
-    language: str
-    content: str
-    kind: str = ""
-    chunk_id: str = ""
-
-    def to_json(self) -> dict:
-        return {
-            "path": self.path,
-            "start_line": self.start_line,
-            "end_line": self.end_line,
-            "score": round(float(self.score), 6),
-            "symbol": self.symbol,
-            "language": self.language,
-            "content": self.content,
-        }

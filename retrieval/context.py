@@ -10,16 +10,17 @@ can never read a file that is not indexed, nor a newer version than the one that
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..indexer.types import Hit
+from ..indexer.types import SYMBOL_SEPARATOR, TokenCounter
 from .filelines import COLLAPSED, FileLines
+from .hits import Hit
+from .render import citation, render_piece, render_pieces
 
 log = logging.getLogger(__name__)
 
-TokenCounter = Callable[[str], int]
 MIN_TRUNCATED_LINES = 3
 MERGE_GAP = 2  # pieces of one file at most this many lines apart are shown as one (the gap included)
 
@@ -44,7 +45,7 @@ class ContextPiece:
 
     @property
     def citation(self) -> str:
-        return f"{self.path}:{self.start_line}-{self.end_line}"
+        return citation(self.path, self.start_line, self.end_line)
 
 
 @dataclass
@@ -62,18 +63,6 @@ class Context:
     def render(self) -> str:
         """Numbered, fenced snippets, each headed by its ``path:start-end`` citation."""
         return render_pieces(self.pieces)
-
-
-def render_piece(number: int, piece: ContextPiece) -> str:
-    label = f"[{number}] {piece.citation}" + (f" ({piece.symbol})" if piece.symbol else "")
-    fence = "```"
-    while fence in piece.text:
-        fence += "`"
-    return f"{label}\n{fence}{piece.language}\n{piece.text}\n{fence}"
-
-
-def render_pieces(pieces: Sequence[ContextPiece]) -> str:
-    return "\n\n".join(render_piece(i, p) for i, p in enumerate(pieces, start=1))
 
 
 @dataclass
@@ -203,10 +192,10 @@ def _candidates(packer: _Packer, hit: Hit, rank: int, small: int, expand_limit: 
 
     if view.n_lines and fits(1, view.n_lines, small):
         yield span(1, view.n_lines, "")
-    parts = hit.symbol.split(" > ") if hit.symbol else []
+    parts = hit.symbol.split(SYMBOL_SEPARATOR) if hit.symbol else []
     # The outermost enclosing class or section that is small, then the hit's own symbol if split.
     for depth in range(1, len(parts)):
-        enclosing = " > ".join(parts[:depth])
+        enclosing = SYMBOL_SEPARATOR.join(parts[:depth])
         rng = view.symbol_range(enclosing)
         if rng and rng[0] <= hit.start_line and hit.end_line <= rng[1] and fits(*rng, small):
             yield span(*rng, enclosing)

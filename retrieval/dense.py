@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..indexer.store import TABLE, IndexStore
-from ..indexer.types import Hit
-from .hits import HIT_COLUMNS, hit_from_row
+from .hits import HIT_COLUMNS, Hit, hit_from_row
 
 log = logging.getLogger(__name__)
 

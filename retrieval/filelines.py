@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..indexer.types import SYMBOL_SEPARATOR
+
 COLLAPSED = "collapsed"  # the chunker's kind for a node whose children's bodies were elided
 ELISION = "..."
 
@@ -58,7 +60,7 @@ class FileLines:
 
     def symbol_range(self, symbol: str) -> tuple[int, int] | None:
         """Lines spanned by ``symbol`` and everything nested in it (``A`` covers ``A > b``)."""
-        spans = [r for s, r in self.symbols.items() if s == symbol or s.startswith(symbol + " > ")]
+        spans = [r for s, r in self.symbols.items() if s == symbol or s.startswith(symbol + SYMBOL_SEPARATOR)]
         if not spans:
             return None
         return min(s for s, _ in spans), max(e for _, e in spans)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..indexer.types import Hit
-from .hits import hit_key
+from .hits import Hit, hit_key
 from .settings import RRF_K
 
 # Two chunks of one file are "the same place" when at least this share of the smaller one overlaps

@@ -1,13 +1,44 @@
-"""Turning stored chunk rows into :class:`Hit` results: one place that knows the row columns."""
+"""Search results: :class:`Hit`, and turning stored chunk rows into hits (one place that knows the columns)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from ..indexer.types import Hit
+from .render import citation
 
 # What every search reads back; never the vector or the full-text columns (large and useless here).
 HIT_COLUMNS = ["id", "path", "language", "start_line", "end_line", "symbol", "kind", "content"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: a stored chunk plus its score from the stage that produced it."""
+
+    path: str
+    start_line: int
+    end_line: int
+    score: float
+    symbol: str
+    language: str
+    content: str
+    kind: str = ""
+    chunk_id: str = ""
+
+    @property
+    def citation(self) -> str:
+        return citation(self.path, self.start_line, self.end_line)
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "score": round(float(self.score), 6),
+            "symbol": self.symbol,
+            "language": self.language,
+            "content": self.content,
+        }
 
 
 def hit_from_row(row: Mapping, score: float) -> Hit:

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 
 from ..indexer.codetokens import code_tokens
 from ..indexer.store import FTS_COLUMNS, IndexStore
-from ..indexer.types import Hit
-from .hits import HIT_COLUMNS, hit_from_row
+from .hits import HIT_COLUMNS, Hit, hit_from_row
 from .settings import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)

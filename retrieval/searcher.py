@@ -17,7 +17,7 @@ from pathlib import Path
 from ..indexer.embedders import Embedder, create_embedder
 from ..indexer.errors import IndexIncompatibleError, UsageError
 from ..indexer.store import IndexStore, lance_errors
-from ..indexer.types import Hit
+from .hits import Hit
 from .dense import DenseIndex
 from .fusion import cap_per_file, dedup_overlapping, rrf
 from .lexical import DEFAULT_BOOSTS, lexical_search

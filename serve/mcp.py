@@ -17,8 +17,8 @@ import anyio
 
 from ..indexer.embedders.lazy import require
 from ..indexer.errors import RagpilotError, UsageError
+from ..retrieval.render import render_pieces
 from ..retrieval.settings import MAX_K
-from .prompt import render_snippets
 from .rag import Retriever
 from .repos import RepoSet
 from .settings import ServeSettings
@@ -80,7 +80,7 @@ def build_server(settings: ServeSettings, repos: RepoSet) -> Any:
             fetch = k if not path else min(MAX_K, k * 10)
             found = repos.search(query, repos.repos, k=fetch)
             hits = [(r, h) for r, h in found if not path or path_matches(h.path, path)][:k]
-            return [{**h.to_json(), "repo": r.name, "citation": f"{h.path}:{h.start_line}-{h.end_line}"}
+            return [{**h.to_json(), "repo": r.name, "citation": h.citation}
                     for r, h in hits]
 
         return await call(run)
@@ -101,7 +101,7 @@ def build_server(settings: ServeSettings, repos: RepoSet) -> Any:
             if not snippets:
                 return "No indexed code matched this question."
             return (f"{len(snippets)} snippet(s) from the repository, quoted for reference:\n\n"
-                    f"{render_snippets(snippets)}")
+                    f"{render_pieces([s.piece for s in snippets])}")
 
         return await call(run)
 

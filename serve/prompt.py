@@ -9,23 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
 
-from ..retrieval.context import render_piece
-
-
-class Piece(Protocol):
-    """What a prompt needs of a retrieved snippet (retrieval's context pieces fit this)."""
-
-    path: str
-    start_line: int
-    end_line: int
-    text: str
-    symbol: str
-    language: str
-
-    @property
-    def citation(self) -> str: ...
+from ..retrieval.context import ContextPiece
+from ..retrieval.render import render_pieces
 
 
 # ----- the retrieval query -------------------------------------------------------------------------
@@ -84,22 +70,7 @@ def retrieval_query(messages: Sequence[dict]) -> str:
 
 
 # ----- the prompt ----------------------------------------------------------------------------------
-def fence_for(text: str) -> str:
-    """A backtick fence longer than any run of backticks inside ``text`` (so it cannot be closed early)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
-
-
-def citation(piece: Piece) -> str:
-    return f"{piece.path}:{piece.start_line}-{piece.end_line}"
-
-
-def render_snippets(pieces: Sequence[Piece]) -> str:
-    """Numbered, fenced, each headed by its citation (the rendering the context budget was counted on)."""
-    return "\n\n".join(render_piece(n, p) for n, p in enumerate(pieces, 1))  # type: ignore[arg-type]
-
-
-def context_instructions(pieces: Sequence[Piece], repo_names: Sequence[str]) -> str:
+def context_instructions(pieces: Sequence[ContextPiece], repo_names: Sequence[str]) -> str:
     where = ", ".join(repo_names) or "the repository"
     if not pieces:
         return (
@@ -115,12 +86,12 @@ def context_instructions(pieces: Sequence[Piece], repo_names: Sequence[str]) -> 
         "Use the excerpts where they are relevant and cite each one you use as path:start-end "
         "(for example src/app.py:10-42). If they do not contain the answer, say so rather than guessing.\n\n"
         "--- BEGIN RETRIEVED EXCERPTS (reference only) ---\n\n"
-        f"{render_snippets(pieces)}\n\n"
+        f"{render_pieces(pieces)}\n\n"
         "--- END RETRIEVED EXCERPTS ---"
     )
 
 
-def rag_messages(messages: Sequence[dict], pieces: Sequence[Piece], repo_names: Sequence[str]) -> list[dict]:
+def rag_messages(messages: Sequence[dict], pieces: Sequence[ContextPiece], repo_names: Sequence[str]) -> list[dict]:
     """The conversation with the retrieved context added to the system message (one system message,
     first: some chat templates accept no other shape)."""
     block = context_instructions(pieces, repo_names)
@@ -133,9 +104,9 @@ def rag_messages(messages: Sequence[dict], pieces: Sequence[Piece], repo_names: 
     return out
 
 
-def sources_block(pieces: Sequence[Piece]) -> str:
+def sources_block(pieces: Sequence[ContextPiece]) -> str:
     """The "Sources" list appended to an answer: the cited path:lines of every snippet given."""
     if not pieces:
         return ""
-    lines = "\n".join(f"- [{n}] {citation(p)}" for n, p in enumerate(pieces, 1))
+    lines = "\n".join(f"- [{n}] {p.citation}" for n, p in enumerate(pieces, 1))
     return f"\n\nSources:\n{lines}"

@@ -7,13 +7,13 @@ file that is not in a served, indexed repository.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..retrieval.context import ContextPiece, assemble_context, render_piece
+from ..indexer.types import TokenCounter
+from ..retrieval.context import ContextPiece, assemble_context
+from ..retrieval.render import render_piece
 from .repos import RepoSet, ServedRepo
-
-TokenCounter = Callable[[str], int]
 
 
 def approx_tokens(text: str) -> int:
@@ -25,30 +25,27 @@ def approx_tokens(text: str) -> int:
 class Snippet:
     """A cited piece of a served repository: retrieval's :class:`ContextPiece` plus where it lives.
 
-    The piece's ``path`` is what citations show: repository-relative, prefixed by the repository's
-    name when the search spanned several; ``rel_path`` is always relative to ``repo``."""
+    The piece is what prompts and citations show: its ``path`` is repository-relative, prefixed by the
+    repository's name when the search spanned several; ``rel_path`` is always relative to ``repo``."""
 
     repo: ServedRepo
     rel_path: str
     piece: ContextPiece
-
-    path = property(lambda self: self.piece.path)
-    start_line = property(lambda self: self.piece.start_line)
-    end_line = property(lambda self: self.piece.end_line)
-    text = property(lambda self: self.piece.text)
-    score = property(lambda self: self.piece.score)
-    symbol = property(lambda self: self.piece.symbol)
-    language = property(lambda self: self.piece.language)
-    citation = property(lambda self: self.piece.citation)
 
     @property
     def uri(self) -> str:
         return self.repo.uri_for(self.rel_path)
 
     def to_json(self) -> dict:
-        return {"repo": self.repo.name, "path": self.rel_path, "start_line": self.start_line,
-                "end_line": self.end_line, "score": round(float(self.score), 6), "symbol": self.symbol,
-                "language": self.language, "text": self.text}
+        p = self.piece
+        return {"repo": self.repo.name, "path": self.rel_path, "start_line": p.start_line,
+                "end_line": p.end_line, "score": round(float(p.score), 6), "symbol": p.symbol,
+                "language": p.language, "text": p.text}
+
+
+def pieces_of(snippets: Sequence[Snippet]) -> list[ContextPiece]:
+    """What the prompt and the renderer take: the snippets' cited pieces."""
+    return [s.piece for s in snippets]
 
 
 class Retriever:
@@ -82,7 +79,7 @@ def _snippet(repo: ServedRepo, piece: ContextPiece, prefixed: bool) -> Snippet:
 
 def _best_within(snippets: Sequence[Snippet], budget: int, count_tokens: TokenCounter) -> list[Snippet]:
     kept, used = [], 0
-    for s in sorted(snippets, key=lambda s: s.score, reverse=True):
+    for s in sorted(snippets, key=lambda s: s.piece.score, reverse=True):
         cost = count_tokens(render_piece(99, s.piece)) + 1
         if used + cost <= budget:
             kept.append(s)

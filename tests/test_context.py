@@ -12,7 +12,8 @@ from ragpilot.indexer.chunking import chunk_file
 from ragpilot.indexer.embedders import create_embedder
 from ragpilot.indexer.pipeline import index_repo
 from ragpilot.indexer.settings import IndexSettings
-from ragpilot.indexer.types import Chunk, Hit
+from ragpilot.indexer.types import Chunk
+from ragpilot.retrieval.hits import Hit
 from ragpilot.retrieval.context import assemble_context, render_piece
 from ragpilot.retrieval.searcher import Searcher
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ragpilot.indexer.errors import BackendError, MissingExtraError, ModelLoadError, UsageError
-from ragpilot.indexer.types import Hit
+from ragpilot.retrieval.hits import Hit
 from ragpilot.retrieval.rerankers import (
     DEFAULT_RERANKER,
     Reranker,

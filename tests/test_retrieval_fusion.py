@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragpilot.indexer.types import Hit
+from ragpilot.retrieval.hits import Hit
 from ragpilot.retrieval.fusion import cap_per_file, dedup_overlapping, overlaps, rrf
 
 

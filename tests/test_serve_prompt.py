@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from ragpilot.retrieval.render import fence_for
 from ragpilot.serve.prompt import (
     context_instructions,
-    fence_for,
     is_follow_up,
     message_text,
     rag_messages,

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Callable
 
 from ..languages import SUPPORTED_SYNTAX_LANGUAGES, language_for, language_from_shebang, spec_for
-from ..types import Chunk
+from ..types import Chunk, TokenCounter
 from .lines import chunk_lines
 from .markdown import chunk_markdown
-from .source import Source, TokenCounter
+from .source import Source
 from .syntax import chunk_syntax
 from .tree import ParseError
 

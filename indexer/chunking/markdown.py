@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..types import Chunk
+from ..types import SYMBOL_SEPARATOR, Chunk
 from .lines import block_pieces
 from .packing import pack
 from .source import Source
 
-_SEPARATOR = " > "
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -118,7 +117,7 @@ def chunk_markdown(source: Source) -> list[Chunk]:
 
 
 def _section(source: Source, sec: _Section, path: list[str], out: list[Chunk]) -> None:
-    symbol = _SEPARATOR.join(path)
+    symbol = SYMBOL_SEPARATOR.join(path)
     header = source.header(symbol)
     # (start, end, title or None for the section's own text, subsection)
     parts: list[tuple[int, int, str | None, _Section | None]] = []
@@ -127,7 +126,7 @@ def _section(source: Source, sec: _Section, path: list[str], out: list[Chunk]) -
     parts.extend((c.start, c.end, c.title, c) for c in sec.children)
     sizes: list[int | None] = []
     for start, end, title, _ in parts:
-        head = source.header(_SEPARATOR.join(path + [title]) if title is not None else symbol)
+        head = source.header(SYMBOL_SEPARATOR.join(path + [title]) if title is not None else symbol)
         content = source.text(start, end)
         tokens = None if source.cannot_fit(content) else source.count(f"{head.text}\n{content}")
         sizes.append(tokens - head.tokens if tokens is not None and tokens <= source.budget else None)
@@ -137,7 +136,7 @@ def _section(source: Source, sec: _Section, path: list[str], out: list[Chunk]) -
         if len(group) == 1 and sizes[group[0]] is None and first[3] is not None:
             _section(source, first[3], path + [first[2]], out)
             continue
-        group_symbol = _SEPARATOR.join(path + ([", ".join(titles)] if titles else []))
+        group_symbol = SYMBOL_SEPARATOR.join(path + ([", ".join(titles)] if titles else []))
         head = source.header(group_symbol)
         for p in block_pieces(source, first[0], parts[group[-1]][1], head):
             out.append(

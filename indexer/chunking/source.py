@@ -10,14 +10,13 @@ Every strategy builds chunks here so that the embed text has one shape everywher
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..types import Chunk
+from ..types import Chunk, TokenCounter
 
 log = logging.getLogger(__name__)
 
-TokenCounter = Callable[[str], int]
 
 #: Above this many characters per budget token a text cannot plausibly fit: skip counting it.
 CHARS_PER_TOKEN_CEILING = 10

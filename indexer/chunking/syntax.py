@@ -20,14 +20,13 @@ import re
 from dataclasses import dataclass, field
 
 from ..languages import LanguageSpec, Node
-from ..types import Chunk
+from ..types import SYMBOL_SEPARATOR, Chunk
 from .lines import row_windows, split_rows
 from .packing import pack
 from .source import Header, Source
 from .tree import Def, find_defs, leading_start, parse, signature_rows
 
 _CLOSER = re.compile(r"^[)\]}>;,]*\s*(end|fi|done|esac)?\s*[)\]}>;,]*$")
-_SEPARATOR = " > "
 
 
 @dataclass
@@ -66,7 +65,7 @@ def definitions(source: Source, spec: LanguageSpec) -> list[Definition]:
     def walk(container: Node, kind: str | None, path: list[str], lo: int, hi: int) -> None:
         for unit in _units(find_defs(container, spec, kind), spec, lo, hi):
             for d in unit.defs:
-                out.append(Definition(_SEPARATOR.join([*path, d.name]), d.kind, unit.start + 1, unit.end + 1))
+                out.append(Definition(SYMBOL_SEPARATOR.join([*path, d.name]), d.kind, unit.start + 1, unit.end + 1))
                 walk(d.node, d.kind, [*path, d.name], unit.start, unit.end)
 
     if source.lines:
@@ -283,4 +282,4 @@ def _units(defs: list[Def], spec: LanguageSpec, lo: int, hi: int) -> list[_Unit]
 
 def _symbol(ancestors: list[Def], names: list[str]) -> str:
     """``Session > send``; siblings merged into one chunk read ``Session > get, post``."""
-    return _SEPARATOR.join([d.name for d in ancestors] + ([", ".join(names)] if names else []))
+    return SYMBOL_SEPARATOR.join([d.name for d in ancestors] + ([", ".join(names)] if names else []))

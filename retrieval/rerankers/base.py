@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ...indexer.errors import BackendError
-from ...indexer.types import Hit
+from ..hits import Hit
 
 
 class Reranker(ABC):

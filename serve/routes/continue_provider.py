@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ...indexer.errors import UsageError
-from ..prompt import fence_for
+from ...retrieval.render import fenced
 from ..rag import Snippet
 from ..schemas import RetrieveOptions, RetrieveRequest
 
@@ -22,11 +22,11 @@ router = APIRouter()
 
 def context_item(snippet: Snippet) -> dict:
     """Like Continue's codebase provider: "<basename> (<start>-<end>)", the relative path, a fenced block."""
-    fence = fence_for(snippet.text)
+    p = snippet.piece
     return {
-        "name": f"{posixpath.basename(snippet.path)} ({snippet.start_line}-{snippet.end_line})",
-        "description": snippet.path,
-        "content": f"{fence}{snippet.path}\n{snippet.text}\n{fence}",
+        "name": f"{posixpath.basename(p.path)} ({p.start_line}-{p.end_line})",
+        "description": p.path,
+        "content": fenced(p.text, p.path),
         "uri": {"type": "file", "value": snippet.uri},
     }
 

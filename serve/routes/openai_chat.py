@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from ..llm import ChatBackend, GenParams, Usage
 from ..openai_format import chat_completion, prime, stream_response
 from ..prompt import message_text, rag_messages, retrieval_query, sources_block
-from ..rag import Snippet
+from ..rag import Snippet, pieces_of
 from ..schemas import MAX_QUERY_CHARS, ChatCompletionRequest, RagOptions
 
 router = APIRouter()
@@ -45,7 +45,7 @@ def with_context(state, backend: ChatBackend, messages: list[dict], opts: RagOpt
             query, targets, k=opts.k or settings.k, budget_tokens=budget, count_tokens=backend.count_tokens,
             rerank=settings.rerank if opts.rerank is None else opts.rerank,
         )
-    return rag_messages(messages, snippets, [r.name for r in targets]), snippets
+    return rag_messages(messages, pieces_of(snippets), [r.name for r in targets]), snippets
 
 
 @router.post("/v1/chat/completions")
@@ -61,7 +61,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     if retrieval:
         messages, snippets = await run_in_threadpool(with_context, state, backend, messages, opts,
                                                      params.max_tokens)
-    tail = sources_block(snippets)
+    tail = sources_block(pieces_of(snippets))
     if not body.stream:
         generation = await backend.chat(messages, params)
         return chat_completion(body.model, generation, tail)
