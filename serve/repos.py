@@ -28,8 +28,8 @@ from ..indexer.errors import (
 from ..indexer.pipeline import Indexer, Progress, resolve_repo
 from ..indexer.settings import IndexSettings
 from ..indexer.store import READY, IndexStore
-from ..indexer.types import Hit
 from ..indexer.watcher import RepoWatcher
+from ..retrieval.hits import Hit
 from ..retrieval.rerankers import Reranker, create_reranker
 from ..retrieval.searcher import Searcher
 from .settings import ServeSettings
