@@ -27,6 +27,7 @@ if not (Path(CHROMEDRIVER).exists() or shutil.which("chromedriver")):
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install -e '.[test]'")
 
 from conftest import SAMPLE_FILES, write_files  # noqa: E402
+from planted_secrets import SKIPPED_FILES  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -52,6 +53,9 @@ def repo(workdir: Path) -> Path:
     root = workdir / "shop"
     root.mkdir()
     write_files(root, SAMPLE_FILES)
+    (root / "app").mkdir()
+    (root / "app" / "notify.py").write_text(SKIPPED_FILES["app/notify.py"], encoding="utf-8")  # "secret"
+    (root / "app" / "blob.py").write_bytes(b"\x00\x01\x02binary\x00" * 64)  # "binary"
     (workdir / "outside.txt").write_text("not part of any repository\n", encoding="utf-8")
     return root
 
@@ -176,6 +180,8 @@ def test_health_shows_counts_that_match_status(server, browser):
     assert int(browser.find_element(By.CSS_SELECTOR, '#health-body [data-fact="chunks"]').text) == status["chunks"]
     assert browser.find_element(By.CSS_SELECTOR, '#health-body [data-fact="coverage"]').text.startswith("100.0%")
     assert browser.find_elements(By.CSS_SELECTOR, '#health-body svg.bars rect')
+    skipped = browser.find_element(By.CSS_SELECTOR, '#health-body svg[aria-label="skipped files by reason"]')
+    assert "secret" in skipped.text and "binary" in skipped.text, skipped.text
     screenshot(browser, "health.png")
 
 
