@@ -3,7 +3,7 @@
 
 Needs ``apt-get install -y chromium chromium-driver`` (/usr/bin/chromium, /usr/bin/chromedriver) and the
 ``test`` extra (selenium); asking uses the packaged SmolLM2 (extra ``llm``). Screenshots of the three
-views go to docs/screenshots/. Run: ``pytest tests/e2e -m slow -s`` (-s prints the first-paint figure).
+views go to docs/screenshots/. Run: ``pytest tests/e2e``; first paint is measured by bench/bench_web_first_paint.py.
 """
 
 from __future__ import annotations
@@ -227,17 +227,3 @@ def test_asking_without_a_usable_chat_model_shows_the_servers_message(keyed_serv
                          json={"model": "ragpilot", "messages": [{"role": "user", "content": "x"}]}).json()
     assert status.text == message["error"]["message"] and status.text
 
-
-# ----- first paint (measured, not asserted: bench material) -----------------------------------------
-def test_first_contentful_paint_of_the_page_from_a_warm_server(server, browser):
-    figures = []
-    for _ in range(4):
-        browser.get("about:blank")
-        browser.get(f"{server.url}/")
-        wait(browser).until(EC.presence_of_element_located((By.ID, "search-form")))
-        fcp = wait(browser).until(lambda d: d.execute_script(
-            "const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : null;"))
-        figures.append(float(fcp))
-    warm = sorted(figures[1:])
-    print(f"\nfirst-contentful-paint of / (warm): median {warm[len(warm) // 2]:.0f} ms, runs {[round(f) for f in figures]}")
-    assert figures
