@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from test_serve_support import FakeUpstream, ThreadedServer, free_port
 
-from ragpilot.indexer.errors import BackendUnavailableError, UpstreamError
+from ragpilot.indexer.errors import BackendUnavailableError, UpstreamError, UsageError
 from ragpilot.serve.http_errors import http_error
 from ragpilot.serve.llm import GenParams, create_backend
 from ragpilot.serve.llm.upstream import UpstreamBackend
@@ -57,6 +57,13 @@ def test_the_backend_is_registered_by_name_and_needs_a_url():
     assert isinstance(backend, UpstreamBackend) and backend.model_id == "m"
     with pytest.raises(Exception, match="--upstream"):
         create_backend("openai-upstream")
+
+
+@pytest.mark.parametrize("name,options", [("openai-upstream", {"url": "http://127.0.0.1:1/v1"}),
+                                          ("llama-cpp", {})])
+def test_an_option_a_chat_backend_does_not_take_is_a_usage_error_naming_it(name, options):
+    with pytest.raises(UsageError, match="n_gpu_layerz"):
+        create_backend(name, **options, n_gpu_layerz=3)
 
 
 def test_the_model_id_is_learned_from_the_upstream_when_not_given(fake):

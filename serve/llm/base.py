@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...indexer.errors import UsageError
 
@@ -22,6 +23,17 @@ class GenParams:
     top_p: float | None = None
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The parameters that are set, by their OpenAI (and llama-cpp-python) names."""
+        out: dict[str, Any] = {}
+        for name in ("max_tokens", "temperature", "top_p", "seed"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.stop:
+            out["stop"] = list(self.stop)
+        return out
 
 
 @dataclass(slots=True)
@@ -43,6 +55,12 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
+
+    @classmethod
+    def from_response(cls, response: dict) -> Usage:
+        """The ``usage`` of an OpenAI-shaped response (llama-cpp-python's too); zeros when absent."""
+        u = response.get("usage") or {}
+        return cls(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
 
 
 @dataclass(slots=True)

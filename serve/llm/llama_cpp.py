@@ -90,33 +90,34 @@ class LlamaCppBackend(ChatBackend):
 
     # ----- chat --------------------------------------------------------------------------------
     def stream_chat(self, messages: list[dict], params: GenParams) -> AsyncIterator[Delta]:
-        kwargs = _sampling(params)
+        kwargs = params.fields()
         messages = _text_only(messages)
         return self._stream(
             lambda llm: llm.create_chat_completion(messages=messages, stream=True, **kwargs), _chat_delta
         )
 
     async def chat(self, messages: list[dict], params: GenParams) -> Generation:
-        kwargs = _sampling(params)
+        kwargs = params.fields()
         messages = _text_only(messages)
         out = await self._run(lambda llm: llm.create_chat_completion(messages=messages, stream=False, **kwargs))
         choice = out["choices"][0]
         return Generation(choice["message"].get("content") or "", choice.get("finish_reason") or "stop",
-                          _usage(out))
+                          Usage.from_response(out))
 
     # ----- completion --------------------------------------------------------------------------
     def stream_complete(self, prompt: str, suffix: str | None, params: GenParams) -> AsyncIterator[Delta]:
-        kwargs = _sampling(params)
+        kwargs = params.fields()
         return self._stream(
             lambda llm: llm.create_completion(prompt=prompt, suffix=suffix, stream=True, **kwargs), _text_delta
         )
 
     async def complete(self, prompt: str, suffix: str | None, params: GenParams) -> Generation:
-        kwargs = _sampling(params)
+        kwargs = params.fields()
         out = await self._run(lambda llm: llm.create_completion(prompt=prompt, suffix=suffix, stream=False,
                                                                 **kwargs))
         choice = out["choices"][0]
-        return Generation(choice.get("text") or "", choice.get("finish_reason") or "stop", _usage(out))
+        return Generation(choice.get("text") or "", choice.get("finish_reason") or "stop",
+                          Usage.from_response(out))
 
     # ----- threading ---------------------------------------------------------------------------
     async def _run(self, call: Callable[[Any], dict]) -> dict:
@@ -190,17 +191,6 @@ def _text_only(messages: list[dict]) -> list[dict]:
             for m in messages]
 
 
-def _sampling(params: GenParams) -> dict:
-    kwargs: dict[str, Any] = {}
-    for name in ("max_tokens", "temperature", "top_p", "seed"):
-        value = getattr(params, name)
-        if value is not None:
-            kwargs[name] = value
-    if params.stop:
-        kwargs["stop"] = list(params.stop)
-    return kwargs
-
-
 def _translate(call: Callable[[Any], Any], llm: Any) -> Any:
     try:
         return call(llm)
@@ -228,12 +218,7 @@ def _text_delta(chunk: dict) -> Delta | None:
     return Delta(text, finish) if (text or finish) else None
 
 
-def _usage(out: dict) -> Usage:
-    u = out.get("usage") or {}
-    return Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
-
-
 @register("llama-cpp")
 def llama_cpp_backend(*, model: str | Path | None = None, n_threads: int = 1, n_ctx: int = 4096,
-                      model_id: str | None = None, **_ignored) -> LlamaCppBackend:
+                      model_id: str | None = None) -> LlamaCppBackend:
     return LlamaCppBackend(model, n_threads=n_threads, n_ctx=n_ctx, model_id=model_id)

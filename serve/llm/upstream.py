@@ -56,7 +56,7 @@ class UpstreamBackend(ChatBackend):
         data = await self._request_json("POST", "/chat/completions", json=self._body(params, messages=messages))
         choice = _first_choice(data)
         text = (choice.get("message") or {}).get("content") or ""
-        return Generation(text, choice.get("finish_reason") or "stop", _usage(data))
+        return Generation(text, choice.get("finish_reason") or "stop", Usage.from_response(data))
 
     def stream_chat(self, messages: list[dict], params: GenParams) -> AsyncIterator[Delta]:
         body = self._body(params, messages=messages, stream=True)
@@ -67,7 +67,8 @@ class UpstreamBackend(ChatBackend):
         body = self._body(params, prompt=prompt, suffix=suffix)
         data = await self._request_json("POST", "/completions", json=body)
         choice = _first_choice(data)
-        return Generation(choice.get("text") or "", choice.get("finish_reason") or "stop", _usage(data))
+        return Generation(choice.get("text") or "", choice.get("finish_reason") or "stop",
+                          Usage.from_response(data))
 
     def stream_complete(self, prompt: str, suffix: str | None, params: GenParams) -> AsyncIterator[Delta]:
         body = self._body(params, prompt=prompt, suffix=suffix, stream=True)
@@ -76,12 +77,7 @@ class UpstreamBackend(ChatBackend):
     # ----- plumbing ----------------------------------------------------------------------------
     def _body(self, params: GenParams, **fields: Any) -> dict:
         body: dict[str, Any] = {"model": self._model or self.model_id}
-        for name in ("max_tokens", "temperature", "top_p", "seed"):
-            value = getattr(params, name)
-            if value is not None:
-                body[name] = value
-        if params.stop:
-            body["stop"] = list(params.stop)
+        body.update(params.fields())
         body.update({k: v for k, v in fields.items() if v is not None})
         return body
 
@@ -153,15 +149,9 @@ def _first_choice(data: dict) -> dict:
     return choices[0]
 
 
-def _usage(data: dict) -> Usage:
-    u = data.get("usage") or {}
-    return Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
-
-
 @register("openai-upstream")
 def openai_upstream(*, url: str | None = None, model: str | None = None, api_key: str | None = None,
-                    timeout: float = 120.0, connect_timeout: float = 3.0, context_window: int | None = None,
-                    **_ignored) -> UpstreamBackend:
+                    timeout: float = 120.0, connect_timeout: float = 3.0, context_window: int | None = None) -> UpstreamBackend:
     if not url:
         raise UsageError("the openai-upstream backend needs --upstream URL (e.g. http://127.0.0.1:8080/v1)")
     return UpstreamBackend(url, model=model, api_key=api_key, timeout=timeout, connect_timeout=connect_timeout,
