@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-CHROMIUM = os.environ.get("RAGPILOT_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("RAGPILOT_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM = os.environ.get("RAGPILOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = os.environ.get("RAGPILOT_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 INSTALL = "install them with: apt-get install -y chromium chromium-driver"
-if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-    pytest.skip(f"the browser tests need Chromium at {CHROMIUM}: {INSTALL}", allow_module_level=True)
-if not (Path(CHROMEDRIVER).exists() or shutil.which("chromedriver")):
-    pytest.skip(f"the browser tests need chromedriver at {CHROMEDRIVER}: {INSTALL}", allow_module_level=True)
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"the browser tests need Chromium (none at {CHROMIUM}): {INSTALL}", allow_module_level=True)
+if not Path(CHROMEDRIVER).exists():
+    pytest.skip(f"the browser tests need chromedriver (none at {CHROMEDRIVER}): {INSTALL}", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install -e '.[test]'")
 
 from conftest import SAMPLE_FILES, write_files  # noqa: E402
