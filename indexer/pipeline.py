@@ -129,7 +129,7 @@ class Indexer:
             )
         self._embedder = embedder
         self._embedder_name = (
-            embedder_name or getattr(embedder, "registry_name", None) or self.settings.embedder
+            embedder_name or (embedder.registry_name if embedder is not None else "") or self.settings.embedder
         )
         self.rules = IgnoreRules(
             self.root, max_file_bytes=self.settings.max_file_bytes, scan_secrets=self.settings.scan_secrets

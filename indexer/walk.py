@@ -170,6 +170,26 @@ class IgnoreRules:
         self._chains.clear()
         self._dir_reasons.clear()
 
+    # ----- for a walk: one directory at a time, reusing what the walk already listed ------------
+    def chain_above(self, dir_rel: str) -> _Chain:
+        """The ignore specs in force where a walk starting at ``dir_rel`` begins ("" = the whole repo,
+        after :meth:`reload`: a full walk re-checks every ignore file)."""
+        if dir_rel:
+            return self._chain(dir_rel.rpartition("/")[0])
+        self.reload()
+        return _Chain().extend("", self._git_exclude(), None)
+
+    def enter_dir(self, parent: _Chain, dir_rel: str, names: set[str]) -> _Chain:
+        """The specs in force inside ``dir_rel``, given its parent's and its listing; remembered for
+        later single-path questions (the watcher's)."""
+        chain = self._extend(parent, dir_rel, names)
+        self._chains[dir_rel] = chain
+        return chain
+
+    def entry_reason(self, name: str, rel: str, is_dir: bool, chain: _Chain) -> str | None:
+        """Why ``rel`` itself is not indexed, its parents being known to be kept; None = keep."""
+        return self._own_reason(name, rel, is_dir, chain)
+
     def is_ignore_file(self, rel: str) -> bool:
         """True for .gitignore / .ragpilotignore at any level and for .git/info/exclude."""
         rel = _norm(rel)
@@ -328,10 +348,7 @@ def walk_repo(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, rules
         if reason is not None:
             result.skipped.add(reason, start)
             return result
-        chain = rules._chain(start.rpartition("/")[0])
-    else:
-        rules.reload()
-        chain = _Chain().extend("", rules._git_exclude(), None)
+    chain = rules.chain_above(start)
     _walk(root, start, chain, rules, max_file_bytes, result)
     result.files.sort(key=lambda e: e.rel)
     return result
@@ -340,7 +357,7 @@ def walk_repo(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, rules
 def _walk(root: Path, start: str, chain: _Chain, rules: IgnoreRules, max_bytes: int,
           result: WalkResult) -> None:
     files, skipped = result.files, result.skipped
-    own = rules._own_reason
+    own = rules.entry_reason
     stack: list[tuple[str, _Chain]] = [(start, chain)]  # (dir rel, chain of its parent)
     while stack:
         dir_rel, parent_chain = stack.pop()
@@ -356,8 +373,7 @@ def _walk(root: Path, start: str, chain: _Chain, rules: IgnoreRules, max_bytes: 
         if dir_rel and VENV_MARKER in names:
             skipped.add("builtin-dir", dir_rel)  # a virtualenv, whatever its name
             continue
-        chain = rules._extend(parent_chain, dir_rel, names)
-        rules._chains[dir_rel] = chain
+        chain = rules.enter_dir(parent_chain, dir_rel, names)
         prefix = dir_rel + "/" if dir_rel else ""
         dir_path: Path | None = None
         subdirs = []

@@ -23,7 +23,7 @@ OPENAI_ERROR = {
                        "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}},
     }},
 }
-CONTEXT_ITEMS = {  # what Continue's http provider accepts (PROTOCOLS.md section 1); errors are one item
+CONTEXT_ITEMS = {  # what Continue's http provider accepts (docs.continue.dev, the http context provider); errors are one item
     "type": "array",
     "items": {"type": "object", "properties": {
         "name": {"type": "string"}, "description": {"type": "string"}, "content": {"type": "string"},

@@ -1,4 +1,5 @@
-"""``POST /retrieve``: Continue's ``http`` context provider (wire format in PROTOCOLS.md section 1).
+"""``POST /retrieve``: Continue's ``http`` context provider (wire format:
+https://docs.continue.dev/customize/context-providers#http; SERVING.md describes ours).
 
 Continue sends ``{query, fullInput, options?, workspacePath?}`` (``query`` usually empty: the question
 is ``fullInput``) and shows whatever list comes back as context items, formatted here like
