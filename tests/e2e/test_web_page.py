@@ -2,8 +2,9 @@
 ``ragpilot serve`` subprocess on 127.0.0.1, over a small repository indexed with the hashing embedder.
 
 Needs ``apt-get install -y chromium chromium-driver`` (/usr/bin/chromium, /usr/bin/chromedriver) and the
-``test`` extra (selenium); asking uses the packaged SmolLM2 (extra ``llm``). Screenshots of the three
-views go to docs/screenshots/. Run: ``pytest tests/e2e``; first paint is measured by bench/bench_web_first_paint.py.
+``test`` extra (selenium); asking uses the packaged SmolLM2 (extra ``llm``). With
+``RAGPILOT_SCREENSHOTS=docs/screenshots`` the three views are saved there. Run: ``pytest tests/e2e``;
+first paint is measured by bench/bench_web_first_paint.py.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from test_serve_support import RagpilotProcess, index_with_hashing  # noqa: E402
 pytestmark = pytest.mark.slow
 
 KEY = "browser-sesame"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Set RAGPILOT_SCREENSHOTS=docs/screenshots to refresh the README's pictures (else they go to a tmp dir).
+SCREENSHOTS = os.environ.get("RAGPILOT_SCREENSHOTS")
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1200,800")
@@ -122,8 +124,9 @@ def search(driver, query: str, mode: str = "hybrid") -> None:
 
 
 def screenshot(driver, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SCREENSHOTS / name))
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(Path(SCREENSHOTS) / name))
 
 
 # ----- the three views ------------------------------------------------------------------------------
