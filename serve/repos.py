@@ -2,7 +2,7 @@
 
 At start each repository is indexed incrementally in a background thread, then watched (unless told
 not to), while the server already answers from the previous index. Indexing is recorded as data
-(:class:`IndexingState`) for ``/status``. Another process holding the writer lock (``ragpilot watch``)
+(:class:`~ragpilot.indexer.live.IndexingState`) for ``/status``. Another process holding the writer lock (``ragpilot watch``)
 is not an error: the repository is then served read-only, kept live by that process.
 """
 
@@ -12,19 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..indexer.embedders import Embedder, create_embedder
-from ..indexer.errors import (
-    IndexBusyError,
-    IndexingInProgressError,
-    IndexMissingError,
-    RagpilotError,
-    RepoNotServedError,
-    UsageError,
-)
+from ..indexer.errors import IndexingInProgressError, IndexMissingError, RagpilotError, RepoNotServedError, UsageError
+from ..indexer.live import LiveIndex
 from ..indexer.pipeline import Indexer, Progress, resolve_repo
 from ..indexer.settings import IndexSettings
 from ..indexer.store import READY, IndexStore
@@ -40,24 +34,6 @@ log = logging.getLogger(__name__)
 ProgressHook = Callable[["ServedRepo", Progress], None]
 
 
-@dataclass
-class IndexingState:
-    """Where a repository's start-up indexing is: pending, scan, index, optimize, then ready, read-only
-    (another process holds the writer lock), failed or interrupted; skipped with ``--no-index``."""
-
-    phase: str = "pending"
-    files_total: int = 0
-    files_done: int = 0
-    chunks_embedded: int = 0
-    started_at: float | None = None
-    finished_at: float | None = None
-    error: str | None = None
-    summary: dict | None = None
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
 class ServedRepo:
     """One repository: ``root`` (absolute), its index directory, writer, watcher and searcher."""
 
@@ -70,9 +46,10 @@ class ServedRepo:
         self.embedder_name = embedder_name or settings.embedder
         self._embedder = embedder
         self._searcher = searcher
-        self.indexer: Indexer | None = None
-        self.watcher: RepoWatcher | None = None
-        self.state = IndexingState(phase="ready" if searcher is not None else "pending")
+        self.live = LiveIndex(root, settings, embedder=embedder, embedder_name=self.embedder_name)
+        self.state = self.live.state
+        if searcher is not None:
+            self.state.phase = "ready"
         self._lock = threading.Lock()
         self._searcher_generation = 0  # the watcher's generation the searcher was opened at
 
@@ -133,50 +110,23 @@ class ServedRepo:
     # ----- writing ---------------------------------------------------------------------------
     def index_and_watch(self, *, watch: bool, debounce_s: float, on_progress: ProgressHook | None,
                         stop: threading.Event | None = None) -> None:
-        """The start-up pass (holding the writer lock), then the watcher, or release the lock.
+        """The shared lifecycle (:class:`LiveIndex`): the start-up pass, then the watcher; another
+        process holding the writer lock means serving read-only. ``stop`` (shutdown) ends the pass."""
+        self.live.debounce_s = debounce_s
+        self.live.embedder = self.embedder  # one model for indexing and searching
+        hook = None if on_progress is None else (lambda event: on_progress(self, event))
+        self.live.start(watch=watch, on_progress=hook, stop=stop, read_only_if_busy=True)
 
-        ``stop`` (server shutdown) ends the pass between batches; what was written so far is kept."""
-        st = self.state
-        st.phase, st.started_at, st.error = "scan", time.time(), None
-        indexer = Indexer(self.root, self.settings, embedder=self.embedder, embedder_name=self.embedder_name)
-        try:
-            indexer.open()
-        except IndexBusyError as err:
-            log.warning("%s: %s; serving it read-only (the other process keeps it up to date)", self.name, err)
-            st.phase, st.finished_at, st.error = "read-only", time.time(), str(err)
-            return
-        try:
-            for event in indexer.run():
-                st.phase, st.files_total, st.files_done = event.phase, event.files_total, event.files_done
-                st.chunks_embedded = event.chunks_embedded
-                if event.summary is not None:
-                    st.summary = event.summary.to_json()
-                if on_progress is not None:
-                    on_progress(self, event)
-                if stop is not None and stop.is_set():
-                    log.info("%s: indexing interrupted by shutdown", self.name)
-                    indexer.close()
-                    st.phase, st.finished_at = "interrupted", time.time()
-                    return
-            if watch:
-                self.indexer = indexer
-                self.watcher = RepoWatcher(indexer, debounce_s=debounce_s).start()
-                self.watcher.rescan()  # edits made during the first pass
-            else:
-                indexer.close()
-        except BaseException:
-            indexer.close()
-            self.indexer = self.watcher = None
-            raise
-        st.phase, st.finished_at = "ready", time.time()
+    @property
+    def indexer(self) -> Indexer | None:
+        return self.live.indexer
+
+    @property
+    def watcher(self) -> RepoWatcher | None:
+        return self.live.watcher
 
     def close(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
-            self.watcher = None
-        if self.indexer is not None:
-            self.indexer.close()
-            self.indexer = None
+        self.live.close()
 
     # ----- status ----------------------------------------------------------------------------
     def status(self) -> dict:
