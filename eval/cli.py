@@ -152,7 +152,8 @@ def _run_pinned(corpora, engine: Engine, cfg: EvalConfig, mirrors: Path, *, doc_
     title = f"multi-language eval, embedder {engine.embedder_name}, seed {cfg.seed}"
     out.print(multireport.rich_table(results, title))
     if out_dir is not None:
-        names = "-".join(r["corpus"] for r in results) if len(results) < 4 else "summary"
+        # Never a corpus's own name: <corpus>.json holds that corpus's full result, written above.
+        names = "summary-" + "-".join(r["corpus"] for r in results) if len(results) < 4 else "summary"
         (out_dir / f"{names}.md").write_text(f"# {title}\n\n" + multireport.markdown(results), encoding="utf-8")
         write_json([{k: v for k, v in r.items()} | {part: _strip_tasks(r.get(part)) for part in ("docstring", "git")}
                     for r in results], out_dir / f"{names}.json")
