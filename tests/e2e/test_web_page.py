@@ -32,7 +32,7 @@ from planted_secrets import SKIPPED_FILES  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-from test_serve_support import RagpilotProcess, index_with_hashing  # noqa: E402
+from servers import RagpilotProcess, index_with_hashing  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

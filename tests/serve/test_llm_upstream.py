@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_serve_support import FakeUpstream, ThreadedServer, free_port
+from servers import FakeUpstream, ThreadedServer, free_port
 
 from ragpilot.indexer.errors import BackendUnavailableError, UpstreamError, UsageError
 from ragpilot.serve.http_errors import http_error

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_serve_support import LoggedServer, RagpilotProcess, index_with_hashing
+from servers import LoggedServer, RagpilotProcess, index_with_hashing
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from conftest import SAMPLE_FILES, write_files
 from fastapi.testclient import TestClient
-from test_serve_support import ThreadedServer
+from servers import ThreadedServer
 
 from ragpilot.indexer.embedders import create_embedder
 from ragpilot.indexer.settings import IndexSettings

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from test_serve_support import index_with_hashing
+from servers import index_with_hashing
 
 mcp = pytest.importorskip("mcp")
 from mcp import Client  # noqa: E402

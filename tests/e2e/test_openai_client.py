@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from test_serve_support import GATE_TIMED_OUT, FakeUpstream, RagpilotProcess, ThreadedServer, index_with_hashing
+from servers import GATE_TIMED_OUT, FakeUpstream, RagpilotProcess, ThreadedServer, index_with_hashing
 
 pytestmark = pytest.mark.timeout(300)
 

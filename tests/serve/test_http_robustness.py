@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE_FILES, write_files
 from fastapi.testclient import TestClient
-from test_serve_support import FakeUpstream, ThreadedServer
+from servers import FakeUpstream, ThreadedServer
 
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.serve.app import create_app

@@ -285,7 +285,7 @@ def test_a_task_file_with_bad_gold_is_a_clear_error_naming_the_line(tmp_path: Pa
 
 
 def test_the_shipped_click_task_file_resolves_against_the_installed_click(tmp_path: Path):
-    path = Path(__file__).resolve().parents[1] / "eval" / "tasks" / "click.jsonl"
+    path = Path(__file__).resolve().parents[2] / "eval" / "tasks" / "click.jsonl"
     sync_tree(corpus_files("click"), tmp_path / "click-copy")
     tasks = load_task_file(path, tmp_path / "click-copy")
     assert len(tasks) >= 15

@@ -19,7 +19,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from test_serve_support import FakeUpstream, ThreadedServer
+from servers import FakeUpstream, ThreadedServer
 
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.serve.app import create_app

@@ -17,7 +17,7 @@ import numpy as np
 import planted_secrets as planted
 import pytest
 from fastapi.testclient import TestClient
-from test_serve_support import FakeUpstream, ThreadedServer, free_port
+from servers import FakeUpstream, ThreadedServer, free_port
 
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.serve.app import create_app

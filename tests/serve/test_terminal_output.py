@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_serve_support import RagpilotProcess
+from servers import RagpilotProcess
 
 from ragpilot.indexer.errors import UsageError
 from ragpilot.serve.cli import main

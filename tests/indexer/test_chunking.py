@@ -18,7 +18,7 @@ from ragpilot.indexer.chunking.source import Source
 from ragpilot.indexer.chunking.syntax import definitions
 from ragpilot.indexer.languages import SUPPORTED_SYNTAX_LANGUAGES, language_for, spec_for
 
-FIXTURES = Path(__file__).parent / "fixtures" / "langs"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "langs"
 MINILM_BUDGET = 254  # MiniLM's 256 word pieces less [CLS] and [SEP]
 
 # Per fixture: definitions that must be found (symbol path, kind, first and last line, leading
