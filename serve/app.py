@@ -1,7 +1,7 @@
 """The FastAPI app factory: Continue's context provider, ragpilot search, OpenAI-compatible endpoints.
 
-Resources built at startup (repositories with their indexers and watchers, the chat backends) live on
-``app.state`` and are closed at shutdown. Injected objects (``repos``, ``llm``) are used as given and
+Resources built at startup (repositories with their indexers and watchers, the chat backends) live in
+one typed :class:`~ragpilot.serve.state.AppState` (``app.state.ragpilot``) and are closed at shutdown. Injected objects (``repos``, ``llm``) are used as given and
 left to their owner to close, so tests can pass real components cheaply.
 """
 
@@ -17,15 +17,14 @@ from fastapi import FastAPI
 from ..indexer.errors import RagpilotError
 from .auth import BearerAuthMiddleware
 from .body_limit import BodyLimitMiddleware
-from .embedding_work import EmbeddingWork
 from .http_errors import install_error_handlers
 from .llm import ChatBackend
 from .models import ModelCatalog, chat_backend_from, completion_backend_from
 from .openapi import install_openapi
-from .rag import Retriever
 from .repos import ProgressHook, RepoSet
 from .routes import continue_provider, health, openai, openai_chat, search, web
 from .settings import ServeSettings
+from .state import AppState, set_state
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +58,7 @@ def create_app(
                 owned_repos.begin(settings, on_progress=on_progress)
             if on_startup is not None:
                 on_startup()
-            app.state.settings = settings
-            app.state.repos = repo_set
-            app.state.retriever = Retriever(repo_set)
-            app.state.models = catalog
-            app.state.embedding_work = EmbeddingWork()
+            set_state(app, AppState(settings=settings, repos=repo_set, models=catalog))
             yield
         finally:
             if catalog is not None and llm is None:

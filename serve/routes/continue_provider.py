@@ -17,6 +17,7 @@ from ...indexer.errors import UsageError
 from ...retrieval.render import fenced
 from ..rag import Snippet
 from ..schemas import RetrieveOptions, RetrieveRequest
+from ..state import get_state
 
 router = APIRouter()
 
@@ -34,7 +35,7 @@ def context_item(snippet: Snippet) -> dict:
 
 @router.post("/retrieve")
 async def retrieve(body: RetrieveRequest, request: Request) -> list[dict]:
-    state = request.app.state
+    state = get_state(request)
     question = body.query.strip() or body.fullInput.strip()
     if not question:
         raise UsageError("the question is empty: type it after @ragpilot in Continue")

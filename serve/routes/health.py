@@ -7,6 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from ..state import get_state
+
 router = APIRouter()
 
 
@@ -24,7 +26,7 @@ async def health() -> dict:
 
 @router.get("/status")
 async def status(request: Request) -> dict:
-    state = request.app.state
+    state = get_state(request)
     catalog = state.models
     chat = catalog.chat
     return {

@@ -16,20 +16,21 @@ from ...indexer.errors import UsageError
 from ..llm import GenParams
 from ..openai_format import prime, stream_response, text_completion
 from ..schemas import CompletionRequest, EmbeddingRequest
+from ..state import get_state
 
 router = APIRouter()
 
 
 @router.get("/v1/models")
 async def list_models(request: Request) -> dict:
-    state = request.app.state
+    state = get_state(request)
     embedder = state.repos.repos[0].embedder_name
     return {"object": "list", "data": state.models.listing(embedder)}
 
 
 @router.post("/v1/completions")
 async def completions(body: CompletionRequest, request: Request):
-    state = request.app.state
+    state = get_state(request)
     backend = state.models.resolve_completion(body.model)
     prompt = body.prompt_text()
     if prompt is None:
@@ -45,7 +46,7 @@ async def completions(body: CompletionRequest, request: Request):
 
 @router.post("/v1/embeddings")
 async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
-    state = request.app.state
+    state = get_state(request)
     embedder = state.repos.embedder
     state.models.check_embedding_model(body.model, embedder.id)
     texts = body.texts()

@@ -17,6 +17,7 @@ from ..openai_format import chat_completion, prime, stream_response
 from ..prompt import message_text, rag_messages, retrieval_query, sources_block
 from ..rag import Snippet, pieces_of
 from ..schemas import MAX_QUERY_CHARS, ChatCompletionRequest, RagOptions
+from ..state import AppState, get_state
 
 router = APIRouter()
 
@@ -32,7 +33,7 @@ def context_budget(backend: ChatBackend, messages: list[dict], max_tokens: int, 
     return max(0, min(wanted, room))
 
 
-def with_context(state, backend: ChatBackend, messages: list[dict], opts: RagOptions,
+def with_context(state: AppState, backend: ChatBackend, messages: list[dict], opts: RagOptions,
                  max_tokens: int) -> tuple[list[dict], list[Snippet]]:
     """The messages with retrieved context added, and the snippets used (runs in a worker thread)."""
     settings = state.settings
@@ -50,7 +51,7 @@ def with_context(state, backend: ChatBackend, messages: list[dict], opts: RagOpt
 
 @router.post("/v1/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
-    state = request.app.state
+    state = get_state(request)
     backend, retrieval_default = state.models.resolve_chat(body.model)
     opts = body.ragpilot or RagOptions()
     retrieval = retrieval_default if opts.retrieval is None else opts.retrieval

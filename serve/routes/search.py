@@ -6,13 +6,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..schemas import SearchRequest
+from ..state import get_state
 
 router = APIRouter()
 
 
 @router.post("/search")
 async def search(body: SearchRequest, request: Request) -> list[dict]:
-    repos = request.app.state.repos
+    repos = get_state(request).repos
     targets = repos.select(repo=body.repo)
     found = await run_in_threadpool(repos.search, body.query, targets, k=body.k, mode=body.mode,
                                     rerank=body.rerank)

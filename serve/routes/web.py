@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..schemas import MAX_K, MAX_QUERY_CHARS
+from ..state import get_state
 from ..web import pages
 from ..web.facts import index_facts
 from ..web.files import FileRefused, read_indexed_file
@@ -64,7 +65,7 @@ async def static(name: str) -> Response:
 
 @router.post("/ui/search", response_class=HTMLResponse)
 async def ui_search(body: UiSearch, request: Request) -> HTMLResponse:
-    repos = request.app.state.repos
+    repos = get_state(request).repos
     targets = repos.select(repo=body.repo)
     grouped = body.mode == "files"
     mode = "hybrid" if grouped else body.mode
@@ -102,7 +103,7 @@ def _file_link(repo: str, path: str, start: int, end: int) -> str:
 @router.get("/ui/file", response_class=HTMLResponse)
 async def ui_file(request: Request, path: str = Query(max_length=4096), repo: str | None = Query(None),
                   lines: str | None = Query(None, max_length=40)) -> HTMLResponse:
-    served, rel = _locate(request.app.state.repos, repo, path)
+    served, rel = _locate(get_state(request).repos, repo, path)
     try:
         shown = await run_in_threadpool(read_indexed_file, served.root, served.index_dir, rel,
                                         scan_secrets=served.settings.scan_secrets)
