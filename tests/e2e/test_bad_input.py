@@ -237,7 +237,6 @@ def test_a_ten_thousand_line_file_and_a_200k_character_line_are_covered_within_t
         assert all(embedder.count_tokens(c.embed_text) <= budget for c in chunks)
 
 
-@pytest.mark.slow
 def test_the_200k_character_line_fits_the_real_minilm_window(tmp_path):
     embedder = create_embedder("minilm-onnx")
     budget = embedder.token_budget()

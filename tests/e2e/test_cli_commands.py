@@ -81,7 +81,6 @@ def test_searching_with_another_embedder_than_the_index_is_refused_with_the_fix(
     assert "--rebuild" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.slow
 def test_the_quickstart_finds_code_by_meaning_with_the_default_embedder(sample_repo, tmp_path):
     index = ragpilot("index", ".", cwd=sample_repo, home=tmp_path)
     assert index.returncode == 0, index.stderr

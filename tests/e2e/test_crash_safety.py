@@ -36,7 +36,6 @@ def start_index(repo: Path, index_dir: Path) -> subprocess.Popen:
     )
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("kill_after_s", [0.5, 1.5, 3.0, 5.0])
 def test_an_index_killed_mid_run_heals_to_equal_a_fresh_index(tmp_path, kill_after_s):
     repo = tmp_path / "repo"

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from servers import LoggedServer, RagpilotProcess, index_with_hashing
 
-pytestmark = pytest.mark.slow
 
 QUESTION = "How does RetryPolicy decide whether to retry a request?"
 

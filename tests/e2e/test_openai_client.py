@@ -181,7 +181,6 @@ def test_the_server_follows_edits_through_its_watcher(server, repo):
 
 
 # ----- the packaged GGUF in process ------------------------------------------------------------------
-@pytest.mark.slow
 def test_the_packaged_llama_model_answers_about_the_repo_and_cites_retrieved_sources(repo, home, tmp_path):
     args = ["--embedder", "hashing", "--no-watch", "--n-ctx", "2048", "--context-tokens", "400", "-k", "3",
             str(repo)]
@@ -202,7 +201,6 @@ def test_the_packaged_llama_model_answers_about_the_repo_and_cites_retrieved_sou
         assert "Sources:" in chunks[-2] or "Sources:" in "".join(chunks[-3:])
 
 
-@pytest.mark.slow
 def test_a_client_leaving_mid_stream_frees_the_model_for_the_next_request(repo, home, tmp_path):
     args = ["--embedder", "hashing", "--no-watch", "--n-ctx", "1024", str(repo)]
     with RagpilotProcess(args, home, tmp_path / "disconnect.log", global_args=("-v",)) as proc:

@@ -34,7 +34,6 @@ from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 from servers import RagpilotProcess, index_with_hashing  # noqa: E402
 
-pytestmark = pytest.mark.slow
 
 KEY = "browser-sesame"
 # Set RAGPILOT_SCREENSHOTS=docs/screenshots to refresh the README's pictures (else they go to a tmp dir).
