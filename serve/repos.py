@@ -26,6 +26,7 @@ from ..indexer.watcher import RepoWatcher
 from ..retrieval.hits import Hit
 from ..retrieval.rerankers import Reranker, create_reranker
 from ..retrieval.searcher import Searcher
+from ..retrieval.settings import RetrievalSettings
 from .settings import ServeSettings
 from .status import repo_status
 
@@ -35,13 +36,18 @@ ProgressHook = Callable[["ServedRepo", Progress], None]
 
 
 class ServedRepo:
-    """One repository: ``root`` (absolute), its index directory, writer, watcher and searcher."""
+    """One repository: ``root`` (absolute), its index directory, writer, watcher and searcher.
+
+    ``retrieval`` is how its searcher fuses and caps (``ServeSettings.retrieval``: the ``RAGPILOT_*``
+    variables); None means the defaults."""
 
     def __init__(self, root: Path, settings: IndexSettings, *, embedder: Embedder | None = None,
-                 embedder_name: str | None = None, searcher: Searcher | None = None):
+                 embedder_name: str | None = None, searcher: Searcher | None = None,
+                 retrieval: RetrievalSettings | None = None):
         self.root = root
         self.name = root.name
         self.settings = settings
+        self.retrieval = retrieval
         self.index_dir = settings.index_dir_for(root)
         self.embedder_name = embedder_name or settings.embedder
         self._embedder = embedder
@@ -90,7 +96,8 @@ class ServedRepo:
                         if meta is None:
                             raise IndexMissingError(f"{self.root} is not indexed: run `ragpilot index {self.root}`")
                     self._searcher_generation = watcher.generation if watcher is not None else 0
-                    self._searcher = Searcher.for_index(self.index_dir, embedder=embedder)
+                    self._searcher = Searcher.for_index(self.index_dir, embedder=embedder,
+                                                        settings=self.retrieval)
         return self._searcher
 
     def search(self, query: str, *, k: int, mode: str = "hybrid", rerank: bool = False,
@@ -164,9 +171,11 @@ class RepoSet:
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | Path], settings: IndexSettings, *,
+                   retrieval: RetrievalSettings | None = None,
                    reranker_factory: Callable[[], Reranker] | None = None) -> RepoSet:
         """Resolve the paths; repositories whose existing index used another embedder keep that one,
-        unless an embedder was chosen explicitly. Repositories with the same embedder share it."""
+        unless an embedder was chosen explicitly. Repositories with the same embedder share it.
+        Every searcher is built with ``retrieval`` (None: the defaults)."""
         roots = list(dict.fromkeys(resolve_repo(p) for p in paths))
         if len(roots) > 1 and settings.index_dir is not None:
             raise UsageError("--index-dir names one index: it cannot serve several repositories")
@@ -178,17 +187,20 @@ class RepoSet:
             if key not in shared:
                 shared[key] = create_embedder(name, **opts)
             repo_settings = settings.model_copy(update={"embedder": name, **_settings_fields(opts)})
-            repos.append(ServedRepo(root, repo_settings, embedder=shared[key], embedder_name=name))
+            repos.append(ServedRepo(root, repo_settings, embedder=shared[key], embedder_name=name,
+                                    retrieval=retrieval))
         return cls(repos, reranker_factory=reranker_factory)
 
     @classmethod
     def from_settings(cls, settings: ServeSettings) -> RepoSet:
-        """The repositories of ``settings``, with the configured reranker loaded on first use."""
+        """The repositories of ``settings``, searched as ``settings.retrieval`` says, with the configured
+        reranker loaded on first use."""
 
         def reranker() -> Reranker:
             return create_reranker(settings.reranker, **settings.reranker_options())
 
-        return cls.from_paths(settings.repos, settings.index, reranker_factory=reranker)
+        return cls.from_paths(settings.repos, settings.index, retrieval=settings.retrieval,
+                              reranker_factory=reranker)
 
     # ----- lifecycle ---------------------------------------------------------------------------
     def start(self, *, watch: bool = True, debounce_s: float = 0.25,
