@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import sysconfig
 import threading
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from ragpilot.indexer.embedders import (
     Embedder,
     available,
@@ -22,6 +20,7 @@ from ragpilot.indexer.embedders import (
 from ragpilot.indexer.embedders.hashing import HashingEmbedder
 from ragpilot.indexer.embedders.onnx import sub_batches
 from ragpilot.indexer.errors import BackendError, MissingExtraError, ModelLoadError, UsageError
+from servers import free_port
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 NOMIC_DOC, NOMIC_QUERY = "search_document: ", "search_query: "
@@ -181,12 +180,6 @@ def server():
     yield srv
     srv.httpd.shutdown()
     srv.httpd.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_an_ollama_server_embeds_documents_and_reports_its_dimension(server):
