@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(180)
 
 @pytest.fixture(scope="module")
 def indexed_repo(tmp_path_factory) -> tuple[Path, Path]:
-    from conftest import SAMPLE_FILES, write_files
+    from samples import SAMPLE_FILES, write_files
 
     base = tmp_path_factory.mktemp("mcp")
     repo, home = base / "repo", base / "home"

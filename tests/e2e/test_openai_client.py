@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    from conftest import SAMPLE_FILES, write_files
+    from samples import SAMPLE_FILES, write_files
 
     root = tmp_path_factory.mktemp("served") / "my repo"
     root.mkdir()

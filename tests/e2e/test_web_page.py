@@ -27,7 +27,7 @@ if not Path(CHROMEDRIVER).exists():
     pytest.skip(f"the browser tests need chromedriver (none at {CHROMEDRIVER}): {INSTALL}", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium: pip install -e '.[test]'")
 
-from conftest import SAMPLE_FILES, write_files  # noqa: E402
+from samples import SAMPLE_FILES, write_files  # noqa: E402
 from planted_secrets import SKIPPED_FILES  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402

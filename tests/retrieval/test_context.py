@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_FILES, write_files
+from samples import SAMPLE_FILES, write_files
 from ragpilot.indexer.chunking import chunk_file
 from ragpilot.indexer.embedders import create_embedder
 from ragpilot.indexer.pipeline import index_repo

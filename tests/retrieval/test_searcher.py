@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_FILES, write_files
+from samples import SAMPLE_FILES, write_files
 from ragpilot.indexer.codetokens import code_tokens
 from ragpilot.indexer.embedders import create_embedder
 from ragpilot.indexer.errors import IndexIncompatibleError, IndexMissingError, UsageError

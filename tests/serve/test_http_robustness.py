@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_FILES, write_files
+from samples import SAMPLE_FILES, write_files
 from fastapi.testclient import TestClient
 from servers import FakeUpstream, ThreadedServer
 

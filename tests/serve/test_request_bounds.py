@@ -22,7 +22,7 @@ import anyio
 import httpx
 import numpy as np
 import pytest
-from conftest import SAMPLE_FILES, write_files
+from samples import SAMPLE_FILES, write_files
 from fastapi.testclient import TestClient
 from servers import ThreadedServer
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from conftest import SAMPLE_FILES, write_files
+from samples import SAMPLE_FILES, write_files
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
