@@ -42,6 +42,7 @@ class IndexSummary:
     files_deleted: int = 0
     files_skipped: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> first paths (types.py)
     files_redacted: int = 0  # indexed with secret values replaced by [REDACTED]
     secrets_redacted: int = 0  # values replaced in those files
     chunks_total: int = 0
@@ -278,7 +279,7 @@ class Indexer:
                 sub = walk_repo(self.root, max_file_bytes=self.settings.max_file_bytes, rules=self.rules,
                                 subdir=rel)
                 entries.update((e.rel, e) for e in sub.files)
-                _merge_skips(skipped, sub.skipped)
+                skipped.merge(sub.skipped)
                 prefix = rel + "/"
                 gone.update(p for p in known if p.startswith(prefix) and p not in entries)
             elif target.is_file():
@@ -334,6 +335,7 @@ class Indexer:
             summary.files_deleted += len(deleted)
         summary.files_skipped = skipped.total
         summary.skipped_by_reason = dict(sorted(skipped.by_reason.items()))
+        summary.skipped_examples = {r: list(skipped.examples.get(r, ())) for r in summary.skipped_by_reason}
         summary.warnings = list(self.cache.warnings)
         # A full run also repairs full-text statistics the watcher left inexact, even with no change.
         repair = force_optimize and (self.store.meta.fts_stale_rows > 0 or self.store.unindexed_rows() > 0)
@@ -438,11 +440,6 @@ class Indexer:
 # What ``--rebuild`` deletes: the chunk table, the catalog (with its WAL files), meta and watcher status.
 _WIPED = ("lance", META_FILE, META_FILE + ".tmp", CATALOG_FILE, CATALOG_FILE + "-wal", CATALOG_FILE + "-shm",
           STATUS_FILE)
-
-
-def _merge_skips(into: SkipCounts, other: SkipCounts) -> None:
-    for reason, n in other.by_reason.items():
-        into.by_reason[reason] = into.by_reason.get(reason, 0) + n
 
 
 def _public_options(options: dict) -> dict:

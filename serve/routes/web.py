@@ -2,7 +2,9 @@
 
 ``POST /ui/search`` runs the same search as ``/search`` and answers highlighted snippets;
 ``GET /ui/file`` shows one indexed file of a served repository (see ``serve/web/files.py`` for what
-is refused); ``GET /ui/health`` renders ``/status`` plus the index's size, languages and coverage.
+is refused); ``GET /ui/health`` renders ``/status`` plus the index's size, languages and coverage, and
+during a start-up pass its progress with an ETA (the page polls it while a pass runs);
+``GET /ui/skipped`` lists the paths the last start-up pass skipped for one reason.
 Asking goes straight to ``/v1/chat/completions`` from the page. Only the shell and the static assets
 are open without the API key (``serve/web/public.py``); everything here that returns data needs it.
 """
@@ -10,6 +12,7 @@ are open without the API key (``serve/web/public.py``); everything here that ret
 from __future__ import annotations
 
 import mimetypes
+import time
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
@@ -19,10 +22,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ...indexer.live import WORKING_PHASES
 from ..schemas import MAX_K, MAX_QUERY_CHARS
 from ..state import get_state
 from ..web import pages
-from ..web.facts import index_facts
+from ..web.facts import ProgressSamples, index_facts
 from ..web.files import FileRefused, read_indexed_file
 from ..web.highlight import highlight_block, stylesheet
 from ..web.public import SHELL_PATH, STATIC_FILES, STATIC_PREFIX
@@ -32,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 
 FILES_MODE_CHUNKS = 5  # "files" mode ranks files by their best chunk among k * this many chunk hits
 NO_STORE = {"Cache-Control": "no-store"}  # repository data is not kept in the browser's cache
+PROGRESS = ProgressSamples()  # the baseline of each running pass's rate, across polls of /ui/health
 
 
 class UiSearch(BaseModel):
@@ -152,7 +157,23 @@ async def ui_health(request: Request) -> HTMLResponse:
         summary = (info.get("indexing") or {}).get("summary") or {}
         skipped = sorted((summary.get("skipped_by_reason") or {}).items(), key=lambda kv: -kv[1])
         language_rows = [(lang["language"], lang["files"]) for lang in facts["languages"]]
+        indexing = info.get("indexing") or {}
         repos.append({"info": info, "facts": facts, "skipped": skipped, "summary": summary,
-                      "language_rows": language_rows})
+                      "language_rows": language_rows, "working": indexing.get("phase") in WORKING_PHASES,
+                      "progress": PROGRESS.progress(info["name"], indexing, time.time())})
     html = pages.render("health.html", status=status, repos=repos)
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.get("/ui/skipped", response_class=HTMLResponse)
+async def ui_skipped(request: Request, repo: str = Query(max_length=4096),
+                     reason: str = Query(max_length=100)) -> HTMLResponse:
+    """The paths the last start-up pass skipped for ``reason`` (the first ``MAX_SKIPPED_PATHS`` kept)."""
+    served = get_state(request).repos.by_name_or_path(repo)
+    summary = served.state.summary or {}
+    count = (summary.get("skipped_by_reason") or {}).get(reason)
+    if not count:
+        raise HTTPException(404, f"the last start-up pass of {served.name} skipped no files for '{reason}'")
+    paths = (summary.get("skipped_examples") or {}).get(reason) or []
+    html = pages.render("skipped.html", repo=served.name, reason=reason, paths=paths, count=count)
     return HTMLResponse(html, headers=NO_STORE)

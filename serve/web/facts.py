@@ -1,5 +1,6 @@
 """What the health view shows beyond ``/status``: the index's size on disk, its files per language,
-and how many catalogued chunks have a vector in the table (embedding coverage).
+and how many catalogued chunks have a vector in the table (embedding coverage); during a start-up
+pass, its progress with a rate and an ETA.
 
 Read-only, like ``serve/status.py``: the catalog is opened for reading and the index folder walked.
 """
@@ -56,3 +57,50 @@ def index_facts(index_dir: Path, chunks_in_table: int | None) -> dict:
     elif chunks_in_table is not None:
         coverage = 1.0 if chunks_in_table == 0 else None
     return {**facts, "index_bytes": folder_bytes(index_dir), "embedding_coverage": coverage}
+
+
+# ----- live progress of a start-up pass -----------------------------------------------------------------
+MIN_FILES_FOR_ETA = 3  # files done since the first sample before a rate means anything
+MIN_SECONDS_FOR_ETA = 1.0
+
+
+def indexing_eta(files_done: int, files_total: int, *, since_done: int, since_time: float,
+                 now: float) -> dict:
+    """The rate (files/s) since a first sample and the seconds left at that rate; both None while
+    there is too little to go on ("estimating…").
+
+    The rate is measured from a sample taken during the pass, not from its start: a pass counts the
+    files it found unchanged as done at once, so files/elapsed would promise far too early an end.
+    """
+    done_since = files_done - since_done
+    elapsed = now - since_time
+    remaining = max(0, files_total - files_done)
+    if files_total and remaining == 0:
+        return {"rate": None, "eta_seconds": 0.0}
+    if done_since < MIN_FILES_FOR_ETA or elapsed < MIN_SECONDS_FOR_ETA:
+        return {"rate": None, "eta_seconds": None}
+    rate = done_since / elapsed
+    return {"rate": rate, "eta_seconds": remaining / rate}
+
+
+class ProgressSamples:
+    """The first (files done, time) seen of each running pass: the baseline of its rate.
+
+    Keyed by repository and the pass's start time; a sample is dropped once its pass is through."""
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str, float], tuple[int, float]] = {}
+
+    def progress(self, repo: str, indexing: dict, now: float) -> dict | None:
+        """The progress bar of a repository's pass: files done/total, chunks embedded, rate and ETA;
+        None outside the index and optimize phases (before them the total is not known yet)."""
+        key = (repo, indexing.get("started_at") or 0.0)
+        total = int(indexing.get("files_total") or 0)
+        if indexing.get("phase") not in ("index", "optimize") or not total:
+            self._first.pop(key, None)
+            return None
+        done = int(indexing.get("files_done") or 0)
+        since_done, since_time = self._first.setdefault(key, (done, now))
+        return {"files_done": done, "files_total": total, "share": min(1.0, done / total),
+                "chunks_embedded": int(indexing.get("chunks_embedded") or 0),
+                **indexing_eta(done, total, since_done=since_done, since_time=since_time, now=now)}

@@ -44,11 +44,23 @@ def percent(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.1f}%"
 
 
+def duration(seconds: float | None) -> str:
+    """Seconds left as "45 s", "3 min 05 s", "2 h 10 min"; "estimating…" when not known yet."""
+    if seconds is None:
+        return "estimating…"
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(human_bytes=human_bytes, when=when, percent=percent)
+    env.filters.update(human_bytes=human_bytes, when=when, percent=percent, duration=duration)
     return env
 
 

@@ -19,12 +19,15 @@ from ragpilot.serve.app import create_app
 from ragpilot.serve.auth import OPEN_PATHS
 from ragpilot.serve.repos import RepoSet
 from ragpilot.serve.settings import ServeSettings
+from ragpilot.serve.web.facts import ProgressSamples, indexing_eta
+from ragpilot.serve.web.pages import duration
 from ragpilot.serve.web.public import PUBLIC_PATHS, STATIC_FILES
 
 KEY = "open-sesame"
 PASSWORD = fake_secret("web-page-file-view")
 OFF_ORIGIN = re.compile(r"""(src|href|url)\s*[=(]\s*["']?(https?:)?//|fetch\(\s*["'`](https?:)?//""")
 NO_CHAT = "http://127.0.0.1:9/v1"  # nothing listens on the discard port: chat is simply unavailable
+BINARY_NAMES = [f"data/blob_{i}.py" for i in range(7)] + ["data/<b>bold</b>.py"]
 
 
 @pytest.fixture
@@ -36,6 +39,9 @@ def repo(sample_repo: Path, tmp_path: Path) -> Path:
     (root / "settings.py").write_text(f'DEBUG = True\nDB_PASSWORD = "{PASSWORD}"\n', encoding="utf-8")
     (root / ".gitignore").write_text("ignored.py\n", encoding="utf-8")
     (root / "ignored.py").write_text("def hidden_from_the_index():\n    pass\n", encoding="utf-8")
+    for name in BINARY_NAMES:  # more than the five examples once kept per reason
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).write_bytes(b"\x00\x01binary\x00" * 32)
     (tmp_path / "outside.txt").write_text("not part of any repository\n", encoding="utf-8")
     return root
 
@@ -111,7 +117,8 @@ def test_the_data_views_need_the_key_and_work_with_it(keyed):
     auth = {"Authorization": f"Bearer {KEY}"}
     calls = [("POST", "/ui/search", {"json": {"query": "retry policy"}}),
              ("GET", "/ui/file", {"params": {"repo": "webrepo", "path": "src/http/retry.py"}}),
-             ("GET", "/ui/health", {})]
+             ("GET", "/ui/health", {}),
+             ("GET", "/ui/skipped", {"params": {"repo": "webrepo", "reason": "binary"}})]
     for method, path, kwargs in calls:
         assert is_openai_error(keyed.request(method, path, **kwargs), 401), path
         wrong = keyed.request(method, path, headers={"Authorization": "Bearer nope"}, **kwargs)
@@ -198,6 +205,77 @@ def test_health_shows_the_counts_of_status_with_languages_and_size_on_disk(web):
     assert re.search(r"\d+(\.\d)? (KB|MB|B)", fact("size"))
     assert 'aria-label="files per language"' in page and ">python<" in page and ">typescript<" in page
     assert "chat:\n<b>upstream</b>" in page
+
+
+def test_health_offers_each_skip_reason_and_lists_its_paths_on_demand_escaped(web):
+    page = web.get("/ui/health").text
+    assert '<details class="skipped" data-repo="webrepo" data-reason="binary">' in page
+    assert "blob_0.py" not in page  # the list is fetched when the reason is opened
+    r = web.get("/ui/skipped", params={"repo": "webrepo", "reason": "binary"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    listed = re.findall(r"<li><code>([^<]*)</code></li>", r.text)
+    assert sorted(listed) == sorted(n.replace("<", "&lt;").replace(">", "&gt;") for n in BINARY_NAMES)
+    assert "<b>" not in r.text and "shown" not in r.text  # escaped; every path kept
+    ignored = web.get("/ui/skipped", params={"repo": "webrepo", "reason": "ignored"}).text
+    assert "<code>ignored.py</code>" in ignored
+
+
+def test_skipped_paths_of_a_reason_with_no_skips_or_an_unknown_repository_are_a_404(web):
+    assert is_openai_error(web.get("/ui/skipped", params={"repo": "webrepo", "reason": "secret"}), 404)
+    assert is_openai_error(web.get("/ui/skipped", params={"repo": "nope", "reason": "binary"}), 404)
+    assert is_openai_error(web.get("/ui/skipped", params={"repo": "webrepo"}), 400)
+
+
+def test_the_pass_summary_index_json_keeps_its_keys_and_adds_the_skipped_paths(served):
+    repos, _settings = served
+    summary = repos.repos[0].state.summary
+    assert {"files_skipped", "skipped_by_reason", "skipped_examples"} <= set(summary)
+    assert summary["skipped_by_reason"]["binary"] == len(summary["skipped_examples"]["binary"]) == 8
+
+
+# ----- live progress of a start-up pass --------------------------------------------------------------
+def test_eta_is_estimating_until_a_few_files_are_done_then_the_files_left_over_the_rate():
+    assert indexing_eta(2, 100, since_done=0, since_time=0.0, now=5.0) == {"rate": None, "eta_seconds": None}
+    assert indexing_eta(50, 100, since_done=0, since_time=0.0, now=0.5)["eta_seconds"] is None  # too soon
+    assert indexing_eta(20, 100, since_done=0, since_time=0.0, now=10.0) == {"rate": 2.0, "eta_seconds": 40.0}
+    assert indexing_eta(100, 100, since_done=100, since_time=0.0, now=0.0)["eta_seconds"] == 0.0
+
+
+def test_the_rate_counts_from_the_first_sample_not_from_files_found_unchanged_at_once():
+    samples = ProgressSamples()
+    state = {"phase": "index", "files_total": 1000, "files_done": 900, "chunks_embedded": 0, "started_at": 50.0}
+    first = samples.progress("r", state, now=100.0)  # 900 unchanged files were counted done in one go
+    assert first["eta_seconds"] is None and first["share"] == 0.9
+    later = samples.progress("r", {**state, "files_done": 920, "chunks_embedded": 300}, now=110.0)
+    assert later["rate"] == 2.0 and later["eta_seconds"] == 40.0 and later["chunks_embedded"] == 300
+
+
+def test_there_is_no_progress_bar_before_the_total_is_known_and_a_new_pass_starts_a_new_sample():
+    samples = ProgressSamples()
+    assert samples.progress("r", {"phase": "scan", "files_total": 0, "started_at": 1.0}, now=2.0) is None
+    running = {"phase": "index", "files_total": 10, "files_done": 0, "started_at": 1.0}
+    samples.progress("r", running, now=2.0)
+    assert samples.progress("r", {**running, "phase": "ready", "files_done": 10}, now=9.0) is None
+    again = samples.progress("r", {**running, "files_done": 4, "started_at": 20.0}, now=21.0)
+    assert again["eta_seconds"] is None  # measured from this pass's first sample, not the last one's
+
+
+def test_durations_read_as_seconds_minutes_or_hours():
+    assert [duration(s) for s in (None, 4.4, 65, 7260)] == ["estimating…", "4 s", "1 min 05 s", "2 h 01 min"]
+
+
+def test_health_shows_a_progress_bar_while_a_pass_runs_and_none_once_ready(served, web):
+    state = served[0].repos[0].state
+    state.phase, state.files_total, state.files_done, state.chunks_embedded = "index", 120, 30, 75
+    page = web.get("/ui/health").text
+    assert 'data-working="index"' in page and 'data-progress' in page
+    assert '<progress max="120" value="30">' in page and "30 / 120 files · 75 chunks embedded" in page
+    assert "ETA estimating…" in page
+    state.phase = "scan"
+    assert "listing the files" in web.get("/ui/health").text
+    state.phase, state.files_done = "ready", 120
+    page = web.get("/ui/health").text
+    assert "data-working" not in page and "data-progress" not in page
 
 
 # ----- packaging ------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ function show(view) {
   }
   if (view !== "file") lastView = view;
   if (view === "health") loadHealth();
+  else { clearTimeout(healthTimer); healthTimer = null; }
 }
 
 function route() {
@@ -203,17 +204,48 @@ async function ask(event) {
 }
 
 // ----- health ----------------------------------------------------------------------------------
+// While a repository is in a start-up pass ([data-working] in the fragment), the view reloads every
+// POLL_MS to move its progress bar and ETA; it stops once every repository is through, or when the
+// view is left.
+const POLL_MS = 1000;
+let healthTimer = null;
+let healthLoads = 0;
+
 async function loadHealth() {
+  clearTimeout(healthTimer);
+  healthTimer = null;
+  const load = ++healthLoads;  // a later load wins over a slower earlier one
   const out = $("health-body");
   try {
     const response = await api("/ui/health");
-    out.innerHTML = await response.text();
+    const html = await response.text();
+    if (load !== healthLoads) return;
+    out.innerHTML = html;  // server-rendered, every value escaped by Jinja2
+    if (out.querySelector("[data-working]") && !$("view-health").hidden) {
+      healthTimer = setTimeout(loadHealth, POLL_MS);
+    }
   } catch (err) {
+    if (load !== healthLoads) return;
     out.textContent = "";
     const p = document.createElement("p");
     p.className = "bad";
     p.textContent = err.message;
     out.appendChild(p);
+  }
+}
+
+// The paths skipped for one reason, fetched when its <details> is first opened.
+async function loadSkipped(details) {
+  details.dataset.loaded = "true";
+  const box = details.querySelector(".paths");
+  const params = new URLSearchParams({repo: details.dataset.repo, reason: details.dataset.reason});
+  try {
+    const response = await api("/ui/skipped?" + params.toString());
+    box.innerHTML = await response.text();  // server-rendered, every path escaped by Jinja2
+  } catch (err) {
+    delete details.dataset.loaded;
+    box.textContent = err.message;
+    box.className = "paths bad";
   }
 }
 
@@ -242,6 +274,12 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     openFile(link.getAttribute("href"));
   });
+  document.addEventListener("toggle", (event) => {  // toggle does not bubble: listen while capturing
+    const details = event.target;
+    if (details.matches && details.matches("details.skipped") && details.open && !details.dataset.loaded) {
+      loadSkipped(details);
+    }
+  }, true);
   window.addEventListener("hashchange", route);
   route();
 });
