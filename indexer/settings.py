@@ -10,7 +10,11 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBEDDER = "minilm-onnx"  # the one default embedder name (packaged all-MiniLM-L6-v2, int8 ONNX)
+# The one default embedder name: all-MiniLM-L6-v2 as int8 ONNX, packaged, runs on the base install (no
+# PyTorch). bench/bench_embedders.py on 300 stdlib functions, one thread, batch 32: cosine to fp32 PyTorch
+# mean 0.9995, min 0.9991, top-10 neighbour overlap 98 %; ~21 vs ~20 chunks per CPU-second; query p50
+# ~9 ms vs ~24 ms; load 0.2 s vs 12 s.
+DEFAULT_EMBEDDER = "minilm-onnx"
 
 
 class IndexSettings(BaseSettings):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..indexer.types import SYMBOL_SEPARATOR, TokenCounter
+from ..indexer.types import MAX_CHARS_PER_TOKEN, SYMBOL_SEPARATOR, TokenCounter
 from .filelines import COLLAPSED, FileLines
 from .hits import Hit
 from .render import citation, render_piece, render_pieces
@@ -187,8 +187,8 @@ def _candidates(packer: _Packer, hit: Hit, rank: int, small: int, expand_limit: 
         if (start, end) in yielded:
             return False
         text = view.text(start, end)
-        # No tokenizer yields fewer than one token per 12 characters: skip counting hopeless texts.
-        return text is not None and len(text) <= 12 * limit and packer.count(text) <= limit
+        # Skip counting hopeless texts (the bound in indexer/types.py).
+        return text is not None and len(text) <= MAX_CHARS_PER_TOKEN * limit and packer.count(text) <= limit
 
     if view.n_lines and fits(1, view.n_lines, small):
         yield span(1, view.n_lines, "")

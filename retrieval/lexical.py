@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from ..indexer.codetokens import code_tokens
 from ..indexer.store import FTS_COLUMNS, IndexStore
 from .hits import HIT_COLUMNS, Hit, hit_from_row
-from .settings import MAX_QUERY_CHARS
+from .settings import SEARCHED_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_TERMS = 48  # see MAX_QUERY_CHARS in settings.py
+MAX_QUERY_TERMS = 48  # see SEARCHED_QUERY_CHARS in settings.py
 
 # A match in the symbol (function/class path) says more than one more mention in a body. Measured on
 # 300 docstring->function tasks per corpus (eval.docstrings, lexical only, MRR@10): symbol boost 2 vs 1
@@ -37,9 +37,9 @@ QUERY_STOP_WORDS = frozenset(
 
 def query_terms(query: str) -> list[str]:
     """The distinct code tokens of ``query`` in order, capped; empty when nothing is searchable."""
-    if len(query) > MAX_QUERY_CHARS:
-        log.info("query of %d characters cut to %d for full-text search", len(query), MAX_QUERY_CHARS)
-        query = query[:MAX_QUERY_CHARS]
+    if len(query) > SEARCHED_QUERY_CHARS:
+        log.info("query of %d characters cut to %d for full-text search", len(query), SEARCHED_QUERY_CHARS)
+        query = query[:SEARCHED_QUERY_CHARS]
     seen: dict[str, None] = {}
     tokens = code_tokens(query)
     # English glue words carry no signal in a question about code ("how does the retry work"),

@@ -22,7 +22,7 @@ from .dense import DenseIndex
 from .fusion import cap_per_file, dedup_overlapping, rrf
 from .lexical import DEFAULT_BOOSTS, lexical_search
 from .rerankers import Reranker
-from .settings import DEFAULTS, MAX_K, MAX_QUERY_CHARS, RetrievalSettings
+from .settings import DEFAULTS, MAX_K, SEARCHED_QUERY_CHARS, RetrievalSettings
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,9 @@ class Searcher:
             raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
         if rerank and self.reranker is None:
             raise UsageError("reranking was requested but no reranker is configured (--reranker NAME)")
-        if len(query) > MAX_QUERY_CHARS:
-            log.info("query of %d characters cut to %d", len(query), MAX_QUERY_CHARS)
-            query = query[:MAX_QUERY_CHARS]
+        if len(query) > SEARCHED_QUERY_CHARS:
+            log.info("query of %d characters cut to %d", len(query), SEARCHED_QUERY_CHARS)
+            query = query[:SEARCHED_QUERY_CHARS]
 
         timings: dict[str, float] = {}
         pool = k * self.rerank_factor if rerank else k

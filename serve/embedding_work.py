@@ -26,7 +26,9 @@ from ..indexer.errors import ClientDisconnectedError
 
 log = logging.getLogger(__name__)
 
-CHARS_PER_WINDOW_TOKEN = 16  # generous: the model's window is always reached well before the cut
+# Not indexer.types.MAX_CHARS_PER_TOKEN (10): this cut must never shorten what the model would read, or
+# /v1/embeddings would disagree with the index's vectors, so it is generous rather than tight.
+CHARS_PER_WINDOW_TOKEN = 16
 
 
 class EmbeddingWork:

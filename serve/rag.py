@@ -10,15 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..indexer.types import TokenCounter
+from ..indexer.types import TokenCounter, approx_tokens
 from ..retrieval.context import ContextPiece, assemble_context
 from ..retrieval.render import render_piece
 from .repos import RepoSet, ServedRepo
-
-
-def approx_tokens(text: str) -> int:
-    """A tokenizer-free estimate for budgets: code runs about 3 characters a token."""
-    return (len(text) + 2) // 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,8 @@ from urllib.parse import unquote, urlparse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..retrieval.searcher import MAX_K
+from ..retrieval.settings import MAX_K, MAX_QUERY_CHARS  # a longer query is a 400 (see there)
 
-MAX_QUERY_CHARS = 65_536  # a question, not a file: longer is a client bug (or an attack), answered with a 400
 MAX_INT64 = 2**63 - 1
 MAX_JSON_DEPTH = 64  # real bodies nest a few levels (tool schemas a dozen); deeper is refused before any work
 NESTED_TOO_DEEPLY = f"the JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels)"

@@ -13,13 +13,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..types import Chunk, TokenCounter
+from ..types import MAX_CHARS_PER_TOKEN, Chunk, TokenCounter
 
 log = logging.getLogger(__name__)
 
 
-#: Above this many characters per budget token a text cannot plausibly fit: skip counting it.
-CHARS_PER_TOKEN_CEILING = 10
 #: A header (path, symbol, enclosing signatures) may use at most this share of the budget.
 HEADER_SHARE = 0.5
 MIN_BUDGET = 16
@@ -57,7 +55,7 @@ class Source:
 
     def cannot_fit(self, text: str) -> bool:
         """Cheap pre-check so huge texts are never sent to the (slow) token counter."""
-        return len(text) > self.budget * CHARS_PER_TOKEN_CEILING
+        return len(text) > self.budget * MAX_CHARS_PER_TOKEN
 
     def header(self, symbol: str = "", signatures: Sequence[str] = ()) -> Header:
         """The header for a chunk, trimmed to at most half the budget (signatures go first)."""

