@@ -67,7 +67,7 @@ def print_hits(hits) -> None:
         return
     for rank, hit in enumerate(hits, 1):
         symbol = f"  [cyan]{esc(hit.symbol)}[/]" if hit.symbol else ""
-        out.print(f"[bold]{rank}. {esc(hit.path)}:{hit.start_line}-{hit.end_line}[/]{symbol}  [dim]{hit.score:.4f}[/]")
+        out.print(f"[bold]{rank}. {esc(hit.citation)}[/]{symbol}  [dim]{hit.score:.4f}[/]")
         lines = hit.content.splitlines()
         snippet = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
         lexer = hit.language if hit.language not in ("text", "") else "text"
