@@ -1,8 +1,9 @@
 """The FastAPI app factory: Continue's context provider, ragpilot search, OpenAI-compatible endpoints.
 
 Resources built at startup (repositories with their indexers and watchers, the chat backends) live in
-one typed :class:`~ragpilot.serve.state.AppState` (``app.state.ragpilot``) and are closed at shutdown. Injected objects (``repos``, ``llm``) are used as given and
-left to their owner to close, so tests can pass real components cheaply.
+one typed :class:`~ragpilot.serve.state.AppState` (``app.state.ragpilot``) and are closed at shutdown.
+Injected objects (``repos``, ``llm``) are used as given and left to their owner to close, so tests can
+pass real components cheaply.
 """
 
 from __future__ import annotations
