@@ -16,7 +16,8 @@ from ..llm import ChatBackend, GenParams, Usage
 from ..openai_format import chat_completion, prime, stream_response
 from ..prompt import message_text, rag_messages, retrieval_query, sources_block
 from ..rag import Snippet, pieces_of
-from ..schemas import MAX_QUERY_CHARS, ChatCompletionRequest, RagOptions
+from ...retrieval.settings import SEARCHED_QUERY_CHARS
+from ..schemas import ChatCompletionRequest, RagOptions
 from ..state import AppState, get_state
 
 router = APIRouter()
@@ -38,7 +39,9 @@ def with_context(state: AppState, backend: ChatBackend, messages: list[dict], op
     """The messages with retrieved context added, and the snippets used (runs in a worker thread)."""
     settings = state.settings
     targets = state.repos.select(repo=opts.repo)
-    query = retrieval_query(messages)[-MAX_QUERY_CHARS:]  # a pasted file is not a search query: keep its end
+    # A pasted file is not a search query: keep its end, as much of it as the searcher reads (it would
+    # otherwise cut the start of a longer text and search the pasted file instead of the question).
+    query = retrieval_query(messages)[-SEARCHED_QUERY_CHARS:]
     snippets: list[Snippet] = []
     budget = context_budget(backend, messages, max_tokens, settings.context_tokens)
     if query and budget > 0:

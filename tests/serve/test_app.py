@@ -283,6 +283,16 @@ def test_a_short_follow_up_retrieves_for_the_question_it_follows(client, fake):
     assert "src/storage/cache.go" in r.json()["choices"][0]["message"]["content"].split("Sources:")[1]
 
 
+def test_a_question_after_a_long_pasted_text_is_what_gets_searched(client, fake):
+    """The searcher reads a bounded prefix of its query: the chat keeps the end, where the question is."""
+    pasted = "lorem ipsum dolor sit amet consectetur " * 400  # ~16k characters of noise, no code words
+    question = "How does the LRUCache evict entries?"
+    r = client.post("/v1/chat/completions", json={"model": "ragpilot", "ragpilot": {"k": 1},
+                                                  "messages": [{"role": "user", "content": pasted + question}]})
+    assert r.status_code == 200, r.text
+    assert "src/storage/cache.go" in r.json()["choices"][0]["message"]["content"].split("Sources:")[1]
+
+
 def test_sampling_fields_pass_through_and_unknown_fields_are_ignored(client, fake):
     fake.reply = "Lyon then Paris then Nice"
     r = client.post("/v1/chat/completions", json=ask(
