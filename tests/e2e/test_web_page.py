@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -185,6 +186,73 @@ def test_health_shows_counts_that_match_status(server, browser):
     skipped = browser.find_element(By.CSS_SELECTOR, '#health-body svg[aria-label="skipped files by reason"]')
     assert "secret" in skipped.text and "binary" in skipped.text, skipped.text
     screenshot(browser, "health.png")
+
+
+def test_a_skip_reason_opens_to_the_list_of_its_skipped_files(server, browser):
+    open_page(browser, server.url, "health")
+    reason = wait(browser).until(EC.element_to_be_clickable(
+        (By.CSS_SELECTOR, '#health-body details.skipped[data-reason="secret"] summary')))
+    assert not browser.find_elements(By.CSS_SELECTOR, "#health-body .skipped-paths")  # fetched on demand
+    reason.click()
+    listed = wait(browser).until(EC.visibility_of_element_located(
+        (By.CSS_SELECTOR, '#health-body .skipped-paths[data-reason="secret"]')))
+    assert listed.text.split() == ["app/notify.py"]
+    browser.find_element(By.CSS_SELECTOR, '#health-body details.skipped[data-reason="binary"] summary').click()
+    binary = wait(browser).until(EC.visibility_of_element_located(
+        (By.CSS_SELECTOR, '#health-body .skipped-paths[data-reason="binary"]')))
+    assert "app/blob.py" in binary.text.split()
+
+
+# ----- a start-up pass, watched live -----------------------------------------------------------------
+MANY_FILES = 240  # indexed one file a commit (RAGPILOT_FILES_PER_BATCH=1): some seconds to watch
+
+
+@pytest.fixture
+def indexing_server(workdir):
+    """A server whose start-up pass indexes MANY_FILES files from scratch while the test watches."""
+    root = workdir / "many"
+    for i in range(MANY_FILES):
+        folder = root / f"pkg{i % 12}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"mod_{i}.py").write_text(
+            f"def step_{i}(x):\n    return x + {i}\n\n\nclass Stage{i}:\n    def run(self):\n        return {i}\n",
+            encoding="utf-8")
+    args = ["--embedder", "hashing", "--no-watch", str(root)]
+    with RagpilotProcess(args, workdir / "many-home", workdir / "many.log",
+                         env={"RAGPILOT_FILES_PER_BATCH": "1"}) as proc:
+        yield proc
+
+
+def health_loads(driver) -> int:
+    return driver.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes('/ui/health')).length")
+
+
+READ_PROGRESS = """
+const body = document.getElementById('health-body'), text = (sel) => body.querySelector(sel)?.textContent.trim();
+return {max: body.querySelector('.progress progress')?.getAttribute('max'), ready: !!body.querySelector('.phase-ready'),
+        progress: text('[data-fact="progress"]'), eta: text('[data-fact="eta"]')};"""
+
+
+def test_health_shows_live_progress_with_an_eta_during_a_start_up_pass_then_ready(indexing_server, browser):
+    open_page(browser, indexing_server.url, "health")  # read in one script: the view is re-rendered each second
+    wait(browser).until(lambda d: d.execute_script(READ_PROGRESS)["max"])
+    assert int(browser.execute_script(READ_PROGRESS)["max"]) == MANY_FILES
+    seen_done, etas = set(), set()
+    deadline = time.monotonic() + 180
+    while not (now := browser.execute_script(READ_PROGRESS))["ready"]:  # no click: the page polls
+        assert time.monotonic() < deadline, indexing_server.log()
+        seen_done.add(now["progress"])
+        etas.add(now["eta"])
+        time.sleep(0.1)
+    assert len({t for t in seen_done if f"/ {MANY_FILES} files" in t}) >= 2, seen_done  # the bar moved
+    assert "ETA estimating…" in etas, etas
+    assert any(re.fullmatch(r"ETA \d+ (s|min \d\d s) \(\d+\.\d files/s\)", t) for t in etas), etas
+    assert not browser.find_elements(By.CSS_SELECTOR, "#health-body [data-progress]")
+    assert int(browser.find_element(By.CSS_SELECTOR, '#health-body [data-fact="files"]').text) == MANY_FILES
+    loads = health_loads(browser)
+    time.sleep(2.5)
+    assert health_loads(browser) == loads  # polling stopped once the pass was through
 
 
 def test_a_file_link_outside_the_repository_is_refused(server, browser):
