@@ -47,7 +47,12 @@ class IndexingState:
         return self.phase in WORKING_PHASES
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """For ``/status``: the counts, without the skipped paths (up to 1,000 per reason on a big tree;
+        the web page fetches them on demand)."""
+        data = asdict(self)
+        if data["summary"]:
+            data["summary"] = {k: v for k, v in data["summary"].items() if k != "skipped_examples"}
+        return data
 
 
 class LiveIndex:
