@@ -3,9 +3,20 @@
 LanceDB's flat vector search measured ~250 ms at 100k x 384-d on these cores; an ANN index took
 18 s (IVF_FLAT) to 2 min (IVF_PQ) to build at 100k and lost recall. A matrix product over an
 in-memory copy of the vectors takes ~8 ms (idle) to ~25 ms (busy cores), exactly. So the vectors of
-one table version are held in memory (154 MB per 100k 384-d chunks) and reloaded when the indexer
-commits a new version (~0.05 s per 10k chunks, ~0.85 s per 100k, paid by the first query after the
-commit); rows are then read from that same pinned version, so a result never mixes two versions.
+one table version are held in memory (154 MB per 100k 384-d chunks); rows are then read from that
+same pinned version, so a result never mixes two versions.
+
+When the indexer commits a new version the copy is brought up to date rather than reloaded: a full
+reload took 0.2-0.85 s at 100k chunks, paid by the first query after every watcher commit. The
+refresh reads only the new version's row ids (~40 ms at 100k on busy cores), marks the rows gone
+since the cached version dead (their scores are masked), and reads the vectors of the new row ids
+alone (a one-file edit: a handful). New rows are appended to spare capacity of the same buffers, so
+the cached matrix is never copied, and earlier snapshots still in use keep seeing their own rows.
+This relies on LanceDB row ids naming one physical row for good (fragment id << 32 | offset:
+fragment ids are never reused), so an id present in both versions holds the same vector. After a
+compaction every row has a new id: the "new" rows then outnumber the cached ones and the refresh
+falls back to a full reload, as it does once dead rows pass a quarter of the buffer.
+bench/bench_dense_refresh.py measures both paths.
 Tables above ``max_rows`` use LanceDB's own search (with whatever vector index the indexer built).
 
 The product runs on ``threads`` BLAS threads (default 1, via threadpoolctl when installed): on two
@@ -29,12 +40,57 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_ROWS = 300_000
 
 
+# A refresh falls back to a full reload past these shares (see the module docstring).
+DEAD_SHARE_RELOAD = 0.25
+ADDED_SHARE_RELOAD = 0.5
+
+
 @dataclass
 class _Snapshot:
     version: int
     table: object  # a LanceDB table handle checked out at ``version`` (read-only)
-    row_ids: np.ndarray  # (n,) uint64, LanceDB row ids in that version
-    vectors: np.ndarray  # (n, dim) float32, L2-normalised by the embedder
+    row_ids: np.ndarray  # (n,) uint64 view of the shared buffer: LanceDB row ids, dead ones included
+    vectors: np.ndarray  # (n, dim) float32 view of the shared buffer, L2-normalised by the embedder
+    alive: np.ndarray | None  # (n,) bool, False for rows deleted since they were read; None: all alive
+    buffer: _Buffer  # where row_ids / vectors live; later snapshots append past ``n``
+
+    @property
+    def n(self) -> int:
+        return int(self.row_ids.shape[0])
+
+    @property
+    def live(self) -> int:
+        return self.n if self.alive is None else int(self.alive.sum())
+
+
+class _Buffer:
+    """Append-only row ids and vectors with spare capacity. A snapshot holds views of the first n
+    rows; appending writes past every existing view, and growing allocates new arrays (old views
+    keep the old ones), so readers of earlier snapshots never see a change."""
+
+    def __init__(self, row_ids: np.ndarray, vectors: np.ndarray):
+        self.fill = int(row_ids.shape[0])
+        capacity = self.fill + max(1024, self.fill // 8)
+        self.row_ids = np.zeros(capacity, dtype=np.uint64)
+        self.vectors = np.zeros((capacity, vectors.shape[1]), dtype=np.float32)
+        self.row_ids[: self.fill] = row_ids
+        self.vectors[: self.fill] = vectors
+
+    def append(self, row_ids: np.ndarray, vectors: np.ndarray) -> None:
+        need = self.fill + int(row_ids.shape[0])
+        if need > self.row_ids.shape[0]:
+            capacity = need + max(1024, need // 8)
+            grown_ids = np.zeros(capacity, dtype=np.uint64)
+            grown_vecs = np.zeros((capacity, self.vectors.shape[1]), dtype=np.float32)
+            grown_ids[: self.fill] = self.row_ids[: self.fill]
+            grown_vecs[: self.fill] = self.vectors[: self.fill]
+            self.row_ids, self.vectors = grown_ids, grown_vecs
+        self.row_ids[self.fill : need] = row_ids
+        self.vectors[self.fill : need] = vectors
+        self.fill = need
+
+    def views(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.row_ids[: self.fill], self.vectors[: self.fill]
 
 
 class DenseIndex:
@@ -70,12 +126,14 @@ class DenseIndex:
             return self._search_lancedb(query, limit) if snap is None else self._search_snapshot(snap, query, limit)
 
     def _search_snapshot(self, snap: _Snapshot, query: np.ndarray, limit: int) -> list[Hit]:
-        if snap.vectors.shape[0] == 0:
+        live = snap.live
+        if live == 0:
             return []
         scores = self._scores(snap.vectors, query)
-        n = min(limit, scores.shape[0])
-        top = np.argpartition(-scores, n - 1)[:n] if n < scores.shape[0] else np.arange(scores.shape[0])
-        top = top[np.argsort(-scores[top], kind="stable")]
+        if snap.alive is not None:
+            scores[~snap.alive] = -np.inf
+        n = min(limit, live)
+        top = _best(scores, snap.row_ids, n)
         wanted = [int(r) for r in snap.row_ids[top]]
         rows = snap.table.take_row_ids(wanted).select(HIT_COLUMNS).with_row_id().to_list()
         # take_row_ids returns rows in storage order: put them back in score order.
@@ -106,22 +164,56 @@ class DenseIndex:
             if table.count_rows() > self.max_rows:
                 self._snap = None
                 return None
-            self._snap = self._load(version)
+            fresh = None if snap is None else self._refresh(snap, version)
+            self._snap = fresh if fresh is not None else self._load(version)
             return self._snap
 
-    def _load(self, version: int) -> _Snapshot:
+    def _pinned(self, version: int):
+        """A second handle, pinned: the store's own handle always follows the latest version."""
         import lancedb
 
-        t0 = time.perf_counter()
-        # A second handle, pinned: the store's own handle always follows the latest version.
         pinned = lancedb.connect(self.store.lance_uri).open_table(TABLE)
         pinned.checkout(version)
+        return pinned
+
+    def _load(self, version: int) -> _Snapshot:
+        t0 = time.perf_counter()
+        pinned = self._pinned(version)
         data = pinned.search().select(["vector"]).with_row_id(True).limit(None).to_arrow()
-        row_ids = data.column("_rowid").to_numpy()
-        vectors = _matrix(data.column("vector"), self.store.meta.dim)
+        buffer = _Buffer(data.column("_rowid").to_numpy(), _matrix(data.column("vector"), self.store.meta.dim))
+        row_ids, vectors = buffer.views()
         log.debug("loaded %d vectors of version %d in %.3f s", len(row_ids), version,
                   time.perf_counter() - t0)
-        return _Snapshot(version, pinned, row_ids, vectors)
+        return _Snapshot(version, pinned, row_ids, vectors, None, buffer)
+
+    def _refresh(self, snap: _Snapshot, version: int) -> _Snapshot | None:
+        """``snap`` brought to ``version`` by reading only row ids and the new rows' vectors; None
+        when a full reload is the better (or only safe) way."""
+        if snap.buffer.fill != snap.n:  # not the newest snapshot of its buffer: cannot append
+            return None
+        t0 = time.perf_counter()
+        pinned = self._pinned(version)
+        ids = pinned.search().select(["_rowid"]).with_row_id(True).limit(None).to_arrow()
+        current = np.sort(ids.column("_rowid").to_numpy())
+        known = np.isin(snap.row_ids, current, assume_unique=True)
+        alive = known if snap.alive is None else known & snap.alive
+        added = np.setdiff1d(current, snap.row_ids[alive], assume_unique=True)
+        live = int(alive.sum())
+        if added.shape[0] > ADDED_SHARE_RELOAD * max(live, 1):
+            return None  # a compaction (new ids everywhere) or a mostly new table
+        dead = snap.n - live
+        if dead > DEAD_SHARE_RELOAD * (snap.n + added.shape[0]):
+            return None
+        if added.shape[0]:
+            data = pinned.take_row_ids([int(r) for r in added]).select(["vector"]).with_row_id().to_arrow()
+            snap.buffer.append(data.column("_rowid").to_numpy().astype(np.uint64),
+                               _matrix(data.column("vector"), self.store.meta.dim))
+        row_ids, vectors = snap.buffer.views()
+        mask = np.ones(row_ids.shape[0], dtype=bool)
+        mask[: snap.n] = alive
+        log.debug("refreshed vectors to version %d: %d new, %d dead, in %.3f s", version,
+                  added.shape[0], row_ids.shape[0] - int(mask.sum()), time.perf_counter() - t0)
+        return _Snapshot(version, pinned, row_ids, vectors, None if mask.all() else mask, snap.buffer)
 
     # ----- large tables ---------------------------------------------------------------------------
     def _search_lancedb(self, query: np.ndarray, limit: int) -> list[Hit]:
@@ -135,6 +227,18 @@ class DenseIndex:
             .to_list()
         )
         return [hit_from_row(row, 1.0 - float(row["_distance"])) for row in rows]
+
+
+def _best(scores: np.ndarray, row_ids: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` best scores, best first; equal scores in row id order, so the answer
+    does not depend on where a refresh put a row in the buffer (a fresh load reads storage order)."""
+    if n < scores.shape[0]:
+        threshold = np.partition(scores, scores.shape[0] - n)[scores.shape[0] - n]
+        candidates = np.flatnonzero(scores >= threshold)  # every row tied with the n-th as well
+    else:
+        candidates = np.arange(scores.shape[0])
+    order = np.lexsort((row_ids[candidates], -scores[candidates]))
+    return candidates[order[:n]]
 
 
 def _blas_controller():
