@@ -12,7 +12,7 @@ from ...indexer.pipeline import resolve_repo
 from ...indexer.store import IndexStore
 from ...retrieval.rerankers import create_reranker
 from ...retrieval.searcher import MODES, Searcher
-from ...retrieval.settings import DEFAULT_RERANKER, MAX_K
+from ...retrieval.settings import DEFAULT_RERANKER, MAX_K, RetrievalSettings
 from ..terminal_text import terminal_safe
 from .options import find_repo_root, index_dir_option, index_settings, nonempty_path
 from .output import err, esc, out
@@ -42,7 +42,7 @@ def search_cmd(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_
     if IndexStore.read_meta(index_path) is None:
         raise IndexMissingError(f"{root} is not indexed yet: run `ragpilot index {root}`")
     ranker = create_reranker(reranker, **reranker_options(reranker, reranker_model)) if rerank else None
-    searcher = Searcher.for_index(index_path, reranker=ranker)
+    searcher = Searcher.for_index(index_path, reranker=ranker, settings=RetrievalSettings())  # RAGPILOT_* knobs
     hits = searcher.search(text, k=k, mode=mode, rerank=rerank)
     if hits.rerank_error:
         err.print(f"[yellow]warning:[/] reranking failed ({esc(hits.rerank_error)}); showing the fused order")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ragpilot.indexer.errors import UsageError
@@ -52,3 +54,22 @@ def test_serving_a_missing_path_is_one_clear_error(tmp_path, capsys):
 def test_an_empty_path_is_refused_rather_than_meaning_the_current_directory(command, capsys):
     assert main([command, ""]) == 2
     assert "path is empty" in " ".join(capsys.readouterr().err.split())
+
+
+def test_ragpilot_search_applies_the_retrieval_variables(tmp_path, ragpilot_home, monkeypatch, capsys):
+    """``RAGPILOT_MAX_PER_FILE`` caps hits per file in ``ragpilot search`` as it does in ``serve``."""
+    repo = tmp_path / "knobs"
+    repo.mkdir()
+    body = "".join(f"    x{i} = alpha_value + {i}  # alpha computation step {i}\n" for i in range(60))
+    (repo / "a.py").write_text("".join(f"def alpha_{n}():\n{body}    return x0\n\n\n" for n in range(4)))
+    (repo / "b.py").write_text("def alpha_b():\n    return 3\n")
+    assert main(["index", "--embedder", "hashing", str(repo)]) == 0
+    capsys.readouterr()
+
+    def paths() -> list[str]:
+        assert main(["search", "alpha", "--repo", str(repo), "--json"]) == 0
+        return [hit["path"] for hit in json.loads(capsys.readouterr().out)]
+
+    assert paths().count("a.py") > 1
+    monkeypatch.setenv("RAGPILOT_MAX_PER_FILE", "1")
+    assert paths() == ["a.py", "b.py"]
