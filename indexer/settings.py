@@ -29,7 +29,11 @@ class IndexSettings(BaseSettings):
         None, description="Model for the embedder: hub id, local dir, ONNX or GGUF file, or remote model name.")
     embed_url: str | None = Field(None, description="Ollama or OpenAI-compatible embeddings endpoint.")
     embed_api_key: str | None = None
-    embed_threads: int | None = None  # backend default (1: two threads on two shared cores oversubscribe)
+    # None: one worker per core this process may use (os.sched_getaffinity); see embedders/devices.py.
+    embed_threads: int | None = Field(
+        None, ge=1, description="Embedding workers (threads) at most (default: one per CPU core).")
+    embed_device: str | None = Field(
+        None, description="auto, cpu or cuda: auto uses a GPU when onnxruntime-gpu or torch sees one.")
     embed_batch_size: int | None = None
     max_file_bytes: int = Field(1 << 20, ge=1, description="Skip files larger than this many bytes.")
     scan_secrets: bool = Field(True, description="Skip files whose content looks like a secret.")
@@ -51,6 +55,7 @@ class IndexSettings(BaseSettings):
             "url": self.embed_url,
             "api_key": self.embed_api_key,
             "threads": self.embed_threads,
+            "device": self.embed_device,  # only when set: embedders without a device choice refuse it
             "batch_size": self.embed_batch_size,
         }
 

