@@ -1,13 +1,16 @@
-"""Shared fixtures: small real repositories in tmp dirs and index settings that never touch $HOME."""
+"""Shared fixtures: small real repositories in tmp dirs, index settings that never touch $HOME, and a fake
+OpenAI-compatible upstream. Modules may override a fixture by name (several define their own ``repo``)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from samples import SAMPLE_FILES, write_files
+from servers import DEFAULT_REPLY, FakeUpstream, ThreadedServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -47,3 +50,36 @@ def fast_settings(tmp_path: Path):
     from ragpilot.indexer.settings import IndexSettings
 
     return IndexSettings(home=tmp_path / "home", index_dir=tmp_path / "idx", embedder="hashing")
+
+
+@pytest.fixture
+def repo(sample_repo: Path, tmp_path: Path) -> Path:
+    """The sample repository in a folder whose name needs percent-encoding in a URI."""
+    root = tmp_path / "my repo"
+    shutil.copytree(sample_repo, root)
+    return root
+
+
+@pytest.fixture
+def index_settings(tmp_path: Path):
+    """Hashing-embedder settings for serving: each repository's index under ``home`` (no fixed index_dir)."""
+    from ragpilot.indexer.settings import IndexSettings
+
+    return IndexSettings(home=tmp_path / "home", embedder="hashing")
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """A fake OpenAI-compatible server (servers.FakeUpstream) on a real uvicorn thread, one per module."""
+    fake = FakeUpstream()
+    with ThreadedServer(fake.app) as server:
+        fake.url = server.url + "/v1"
+        yield fake
+
+
+@pytest.fixture
+def fake(upstream):
+    """The module's upstream, reset for each test: default reply, no failure, no gate, no recorded requests."""
+    upstream.requests.clear()
+    upstream.reply, upstream.fail_status, upstream.gate = DEFAULT_REPLY, None, None
+    return upstream

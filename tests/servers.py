@@ -3,7 +3,9 @@
 - :class:`FakeUpstream`: a small OpenAI-compatible server (FastAPI on a real uvicorn thread) that
   records what it is sent: fast, and it shows the prompts ragpilot builds. The real
   ``python -m llama_cpp.server`` upstream is exercised in ``test_llama_server_upstream.py``.
-- :func:`start_ragpilot`: ``ragpilot serve`` as a real subprocess on a free loopback port.
+- :func:`open_repos`, :func:`client_for`, :func:`continue_body`: the app in process (TestClient) over
+  repositories indexed and ready, and the body Continue's http context provider sends.
+- :class:`RagpilotProcess`: ``ragpilot serve`` as a real subprocess on a free loopback port (tests/e2e only).
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.testclient import TestClient
 
 from ragpilot.indexer.pipeline import index_repo
 from ragpilot.indexer.settings import IndexSettings
+from ragpilot.serve.app import create_app
+from ragpilot.serve.repos import RepoSet
+from ragpilot.serve.settings import ServeSettings
 
 GATE_TIMEOUT_S = 30.0
 GATE_TIMED_OUT = "[gate timed out: the stream was buffered]"
+DEFAULT_REPLY = "The answer is in the code."
 
 
 def free_port() -> int:
@@ -73,7 +80,7 @@ class FakeUpstream:
 
     model = "fake-model"
 
-    def __init__(self, reply: str = "The answer is in the code."):
+    def __init__(self, reply: str = DEFAULT_REPLY):
         self.reply = reply
         self.requests: list[dict] = []
         self.auth: list[str | None] = []  # the Authorization header of each request
@@ -163,6 +170,30 @@ def index_with_hashing(repo: Path, home: Path) -> IndexSettings:
     settings = IndexSettings(home=home, embedder="hashing")
     index_repo(repo, settings)
     return settings
+
+
+def open_repos(paths, index_settings) -> RepoSet:
+    """Serve ``paths``: each indexed (no watcher) and ready before the call returns."""
+    repos = RepoSet.from_paths(paths, index_settings)
+    repos.start(watch=False)
+    assert repos.wait_ready(120)
+    assert all(r.state.phase == "ready" for r in repos.repos), [r.state for r in repos.repos]
+    return repos
+
+
+def client_for(repos: RepoSet, index_settings, llm=None, **settings) -> TestClient:
+    serve = ServeSettings(repos=[r.root for r in repos.repos], index=index_settings, **settings)
+    return TestClient(create_app(serve, repos=repos, llm=llm))
+
+
+def continue_body(question: str, workspace: str | None = None, options: dict | None = None) -> dict:
+    """Exactly what Continue's http provider sends: query empty, options/workspacePath only when set."""
+    body: dict = {"query": "", "fullInput": question}
+    if options is not None:
+        body["options"] = options
+    if workspace is not None:
+        body["workspacePath"] = workspace
+    return body
 
 
 class LoggedServer:

@@ -180,10 +180,3 @@ def test_indexes_of_two_repositories_coexist_under_one_home(tmp_path, sample_rep
     assert "src/http/retry.py" in stored_paths(settings, sample_repo)
 
 
-@pytest.mark.slow
-def test_the_default_offline_embedder_indexes_a_repository(sample_repo, tmp_path):
-    settings = IndexSettings(home=tmp_path / "home", index_dir=tmp_path / "idx")
-    summary = index_repo(sample_repo, settings)
-    assert summary.chunks_embedded == summary.chunks_total > 0
-    meta = IndexStore.read_meta(tmp_path / "idx")
-    assert meta.embedder_name == "minilm-onnx" and meta.dim == 384

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import planted_secrets as planted
 import pytest
 from fastapi.testclient import TestClient
-from servers import FakeUpstream, ThreadedServer, free_port
+from servers import client_for, continue_body, free_port, open_repos
 
-from ragpilot.indexer.settings import IndexSettings
 from ragpilot.serve.app import create_app
 from ragpilot.serve.llm.upstream import UpstreamBackend
 from ragpilot.serve.repos import RepoSet
@@ -30,67 +27,16 @@ HIT_KEYS = {"path", "start_line", "end_line", "score", "symbol", "language", "co
 
 # ----- fixtures ----------------------------------------------------------------------------------------
 @pytest.fixture
-def repo(sample_repo: Path, tmp_path: Path) -> Path:
-    """The sample repository in a folder whose name needs percent-encoding in a URI."""
-    root = tmp_path / "my repo"
-    shutil.copytree(sample_repo, root)
-    return root
-
-
-@pytest.fixture
-def index_settings(tmp_path: Path) -> IndexSettings:
-    return IndexSettings(home=tmp_path / "home", embedder="hashing")
-
-
-def open_repos(paths, index_settings) -> RepoSet:
-    repos = RepoSet.from_paths(paths, index_settings)
-    repos.start(watch=False)
-    assert repos.wait_ready(120)
-    assert all(r.state.phase == "ready" for r in repos.repos), [r.state for r in repos.repos]
-    return repos
-
-
-@pytest.fixture
 def served(repo, index_settings):
     repos = open_repos([repo], index_settings)
     yield repos
     repos.close()
 
 
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream()
-    with ThreadedServer(fake.app) as server:
-        fake.url = server.url + "/v1"
-        yield fake
-
-
-@pytest.fixture
-def fake(upstream):
-    upstream.requests.clear()
-    upstream.reply, upstream.fail_status, upstream.gate = "The answer is in the code.", None, None
-    return upstream
-
-
-def client_for(repos: RepoSet, index_settings, llm=None, **settings) -> TestClient:
-    serve = ServeSettings(repos=[r.root for r in repos.repos], index=index_settings, **settings)
-    return TestClient(create_app(serve, repos=repos, llm=llm))
-
-
 @pytest.fixture
 def client(served, index_settings, fake):
     with client_for(served, index_settings, UpstreamBackend(fake.url, model=fake.model)) as c:
         yield c
-
-
-def continue_body(question: str, workspace: str | None = None, options: dict | None = None) -> dict:
-    """Exactly what Continue's http provider sends: query empty, options/workspacePath only when set."""
-    body: dict = {"query": "", "fullInput": question}
-    if options is not None:
-        body["options"] = options
-    if workspace is not None:
-        body["workspacePath"] = workspace
-    return body
 
 
 def ask(text: str, model: str = "ragpilot", **extra) -> dict:
@@ -467,41 +413,6 @@ def test_a_repository_indexed_for_the_first_time_answers_503_until_ready(repo, i
             assert c.post("/retrieve", json=continue_body("retry")).status_code == 200
     finally:
         repos.close()
-
-
-@pytest.mark.slow
-def test_with_the_default_minilm_embedder_a_paraphrased_question_finds_the_code(repo, tmp_path, fake):
-    settings = IndexSettings(home=tmp_path / "minilm-home")  # the default embedder, minilm-onnx
-    repos = open_repos([repo], settings)
-    try:
-        with client_for(repos, settings, UpstreamBackend(fake.url, model=fake.model)) as c:
-            items = c.post("/retrieve", json=continue_body(
-                "how long do we wait before sending a failed call again?", workspace=repo.as_uri(),
-                options={"k": 2, "mode": "dense"})).json()
-            assert items[0]["description"] == "src/http/retry.py"
-            emb = c.post("/v1/embeddings", json={"model": "minilm-onnx", "input": "retry with backoff"}).json()
-            vec = np.array(emb["data"][0]["embedding"])
-            assert vec.shape == (384,) and abs(np.linalg.norm(vec) - 1) < 1e-3
-            status = c.get("/status").json()["repos"][0]
-            assert status["embedder"] == "minilm-onnx"
-    finally:
-        repos.close()
-
-
-@pytest.mark.slow
-def test_asking_for_reranking_loads_the_configured_cross_encoder_once(repo, index_settings, fake):
-    served = RepoSet.from_settings(ServeSettings(repos=[repo], index=index_settings))  # default reranker
-    served.start(watch=False)
-    assert served.wait_ready(120)
-    with client_for(served, index_settings, UpstreamBackend(fake.url, model=fake.model)) as c:
-        r = c.post("/search", json={"query": "how long to wait between attempts", "k": 2, "rerank": True})
-        assert r.status_code == 200, r.text
-        assert len(r.json()) == 2
-        reranker = served.reranker()
-        assert reranker is not None and served.reranker() is reranker
-        items = c.post("/retrieve", json=continue_body("wait between attempts", options={"rerank": True, "k": 1}))
-        assert items.status_code == 200 and len(items.json()) == 1
-    served.close()
 
 
 # ----- secrets never reach a prompt ----------------------------------------------------------------------
