@@ -1,6 +1,7 @@
 """Everything under tests/e2e is slow: each test starts a subprocess (the ragpilot CLI, uvicorn,
 llama_cpp.server, an MCP stdio server, a kill -9) or loads a real model (MiniLM, SmolLM2 GGUF, the
-cross-encoder). Marking by folder keeps `pytest -m "not slow"` a quick, in-process loop."""
+cross-encoder), or fuzzes the HTTP API for ~15 s (test_api_fuzzing.py). Marking by folder keeps
+`pytest -m "not slow"` a quick, in-process loop."""
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ Every operation gets schema-valid and schema-invalid bodies; the properties chec
 5xx, a documented status code and content type, and a body that matches the documented schema
 (the OpenAI error shape, or Continue's context items on /retrieve). Real components: a real index
 (hashing embedder), the real upstream chat backend talking to a small OpenAI-compatible server.
+
+It starts no process (the app runs in process over ASGI) but lives in tests/e2e because hypothesis
+draws ~25 requests per operation: ~15 s, too slow for the quick loop.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from servers import FakeUpstream, ThreadedServer
 
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.serve.app import create_app
@@ -32,18 +34,16 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory):
+def api_schema(tmp_path_factory, upstream):
     root = tmp_path_factory.mktemp("work") / "proj"
     write_files(root, SAMPLE_FILES)
     index = IndexSettings(home=tmp_path_factory.mktemp("home"), embedder="hashing")
     repos = RepoSet.from_paths([root], index)
     repos.start(watch=False)
     assert repos.wait_ready(120)
-    fake = FakeUpstream()
-    with ThreadedServer(fake.app) as upstream:
-        llm = UpstreamBackend(upstream.url + "/v1", model=fake.model)
-        app = create_app(ServeSettings(repos=[root], index=index), repos=repos, llm=llm)
-        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    llm = UpstreamBackend(upstream.url, model=upstream.model)
+    app = create_app(ServeSettings(repos=[root], index=index), repos=repos, llm=llm)
+    yield schemathesis.openapi.from_asgi("/openapi.json", app)
     repos.close()
 
 
