@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from servers import GATE_TIMED_OUT, FakeUpstream, RagpilotProcess, ThreadedServer, index_with_hashing
+from servers import GATE_TIMED_OUT, RagpilotProcess, index_with_hashing
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -37,15 +37,8 @@ def home(repo: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream("Retries are decided by the policy.")
-    with ThreadedServer(fake.app) as server:
-        fake.url = server.url + "/v1"
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def server(repo, home, upstream, tmp_path_factory):
+    upstream.reply = "Retries are decided by the policy."
     args = ["--embedder", "hashing", "--upstream", upstream.url, "--upstream-model", upstream.model, str(repo)]
     with RagpilotProcess(args, home, tmp_path_factory.mktemp("logs") / "serve.log") as proc:
         proc.wait_indexed()

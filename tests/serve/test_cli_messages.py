@@ -5,7 +5,6 @@ In-process (``main([...])`` with captured output), real indexes in temp dirs, th
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

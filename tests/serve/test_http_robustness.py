@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from samples import SAMPLE_FILES, write_files
 from fastapi.testclient import TestClient
-from servers import FakeUpstream, ThreadedServer
 
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.serve.app import create_app
@@ -32,14 +31,6 @@ ALL_ROUTES = ["/retrieve", *OPENAI_ROUTES]
 
 
 # ----- fixtures ----------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream()
-    with ThreadedServer(fake.app) as server:
-        fake.url = server.url + "/v1"
-        yield fake
-
-
 @pytest.fixture(scope="module")
 def served(sample_repo_module: Path, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from servers import FakeUpstream, ThreadedServer, free_port
+from servers import free_port
 
 from ragpilot.indexer.errors import BackendUnavailableError, UpstreamError, UsageError
 from ragpilot.serve.http_errors import http_error
@@ -17,19 +17,12 @@ from ragpilot.serve.llm import GenParams, create_backend
 from ragpilot.serve.llm.upstream import UpstreamBackend
 
 
-@pytest.fixture(scope="module")
-def server():
-    fake = FakeUpstream("alpha beta gamma")
-    with ThreadedServer(fake.app) as srv:
-        fake.url = srv.url + "/v1"
-        yield fake
-
-
 @pytest.fixture
-def fake(server):
-    server.requests.clear()
-    server.reply, server.fail_status = "alpha beta gamma", None
-    return server
+def fake(upstream):
+    """The shared upstream (conftest.py) answering three words, so streams have several chunks."""
+    upstream.requests.clear()
+    upstream.reply, upstream.fail_status = "alpha beta gamma", None
+    return upstream
 
 
 def run(coro):
