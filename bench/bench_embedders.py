@@ -3,10 +3,14 @@
 Chunks are ~300 functions from the stdlib's pure-Python modules (via ``ast``), truncated to 1,500
 characters. For each runtime and thread count: chunks/s at batch 32 and single-query latency; then
 the cosine between the two runtimes' vectors and the overlap of each chunk's top-10 neighbours.
+``--threads`` is the embedder's ``threads`` option: ONNX workers (each a thread running whole
+sub-batches on a 1-thread session), PyTorch intra-op threads. Each row records the 1-minute load
+average when it was measured: a 2-worker speed-up needs idle cores to show.
 
     python bench/bench_embedders.py [--chunks 300] [--queries 50] [--threads 1 2] [--batch 32]
+                                    [--runtimes minilm-onnx minilm] [--repeat 1]
 
-Writes bench/results/embedders.json. The machine is shared: treat the numbers as rough. Chunks per
+Writes bench/results/embedders.json (bench/results/embedders-<runtimes>.json with --runtimes). The machine is shared: treat the numbers as rough. Chunks per
 CPU-second (process time) is steadier than wall-clock chunks/s when other jobs load the cores.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import itertools
 import json
 import os
 import platform
@@ -91,6 +96,7 @@ def measure(
         "chunks_per_cpu_s": round(len(chunks) / cpu_s, 2),
         "query_ms_p50": round(statistics.median(latencies), 2),
         "query_ms_p90": round(latencies[int(0.9 * (len(latencies) - 1))], 2),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     return row, vecs
 
@@ -117,7 +123,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch", type=int, nargs="+", default=[32])
+    parser.add_argument("--runtimes", nargs="+", default=["minilm-onnx", "minilm"])
+    parser.add_argument("--repeat", type=int, default=1, help="Measure every combination this many times.")
     args = parser.parse_args()
+    results = RESULTS
+    if sorted(args.runtimes) != ["minilm", "minilm-onnx"]:
+        results = RESULTS.with_name(f"embedders-{'-'.join(args.runtimes)}.json")
 
     chunks = stdlib_chunks(args.chunks)
     counter = create_embedder("minilm-onnx")
@@ -128,13 +139,12 @@ def main() -> None:
     )
 
     rows, vectors = [], {}
-    for batch in args.batch:
-        for threads in args.threads:
-            for name in ("minilm-onnx", "minilm"):
-                row, vecs = measure(name, threads, batch, chunks, args.queries)
-                rows.append(row)
-                vectors.setdefault(name, vecs)
-                print(f"  measured {name} threads={threads} batch={batch}", flush=True)
+    for _, batch, threads, name in itertools.product(range(args.repeat), args.batch, args.threads, args.runtimes):
+        row, vecs = measure(name, threads, batch, chunks, args.queries)
+        rows.append(row)
+        vectors.setdefault(name, vecs)
+        print(f"  measured {name} threads={threads} batch={batch}: {row['chunks_per_s']} chunks/s "
+              f"(load {row['load_avg_1m']})", flush=True)
 
     header = (
         f"{'embedder':<13}{'id':<18}{'thr':>4}{'batch':>6}{'load s':>8}"
@@ -146,13 +156,15 @@ def main() -> None:
         print(
             f"{r['embedder']:<13}{r['id']:<18}{r['threads']:>4}{r['batch']:>6}{r['load_s']:>8}"
             f"{r['chunks_per_s']:>10}{r['chunks_per_cpu_s']:>8}"
-            f"{r['query_ms_p50']:>10}{r['query_ms_p90']:>10}"
+            f"{r['query_ms_p50']:>10}{r['query_ms_p90']:>10}{r['load_avg_1m']:>6}"
         )
-    agree = agreement(vectors["minilm-onnx"], vectors["minilm"])
-    print("int8 ONNX vs fp32 PyTorch:", ", ".join(f"{k} {v}" for k, v in agree.items()))
+    agree = {}
+    if {"minilm-onnx", "minilm"} <= vectors.keys():
+        agree = agreement(vectors["minilm-onnx"], vectors["minilm"])
+        print("int8 ONNX vs fp32 PyTorch:", ", ".join(f"{k} {v}" for k, v in agree.items()))
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(
         json.dumps(
             {
                 "chunks": len(chunks),
@@ -169,7 +181,7 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"wrote {RESULTS}")
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":
