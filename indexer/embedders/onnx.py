@@ -45,10 +45,12 @@ class OnnxEmbedder(Embedder):
     whole sub-batches through one shared session whose intra-op thread count is 1 (onnxruntime's
     ``run`` is thread-safe and releases the GIL). Splitting the batch rather than each matrix product
     is what scales here: the sub-batches are small (<= 256 padded tokens), so intra-op threads spend
-    their time synchronising. Measured on this 2-core machine while other jobs ran (load average
-    3.3-3.9), 160 stdlib functions: intra-op 2 threads 4.3-5.1 chunks/s against 7.2-9.8 for one
-    thread (spinning threads fight the other load), while two sub-batch workers stayed level with one
-    (10.7 vs 11.5: no idle core to gain). bench/bench_embedders.py ``--workers`` has the figures.
+    their time synchronising. Measured on this 2-core machine with other jobs running, 160 stdlib
+    functions, three rounds at load average 3.0-3.6: one worker 10.6 / 12.4 / 12.3 chunks/s, two
+    workers 10.1 / 24.5 / 17.4 (up to 1.98x when a core was free), one session with two intra-op
+    threads 5.7 / 8.6 / 9.8 (slower than one thread: its spinning threads fight the other load).
+    bench/bench_embedders.py ``--runtimes minilm-onnx --threads 1 2 --repeat 3`` records the same with
+    the load average per row (1.2-1.5x at load 2.1-2.5). The same code path runs 16 workers on 16 cores.
     Every sub-batch is computed by the same single-threaded kernels whatever the worker count, so
     the vectors are identical to one worker's.
 
