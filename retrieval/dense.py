@@ -194,11 +194,22 @@ class DenseIndex:
         t0 = time.perf_counter()
         pinned = self._pinned(version)
         ids = pinned.search().select(["_rowid"]).with_row_id(True).limit(None).to_arrow()
-        current = np.sort(ids.column("_rowid").to_numpy())
-        known = np.isin(snap.row_ids, current, assume_unique=True)
+        t1 = time.perf_counter()
+        current = ids.column("_rowid").to_numpy()
+        if current.shape[0] > 1 and not np.all(current[1:] > current[:-1]):  # storage order is ascending
+            current = np.sort(current)
+        if current.shape[0] == 0:
+            return None
+        at = np.minimum(np.searchsorted(current, snap.row_ids), current.shape[0] - 1)
+        known = current[at] == snap.row_ids
         alive = known if snap.alive is None else known & snap.alive
-        added = np.setdiff1d(current, snap.row_ids[alive], assume_unique=True)
         live = int(alive.sum())
+        # Ids are unique, so the rows not kept are the new ones: normally all above the cached ids.
+        newest = current[current > snap.row_ids.max()] if snap.n else current
+        if newest.shape[0] == current.shape[0] - live:
+            added = newest
+        else:
+            added = np.setdiff1d(current, snap.row_ids[alive], assume_unique=True)
         if added.shape[0] > ADDED_SHARE_RELOAD * max(live, 1):
             return None  # a compaction (new ids everywhere) or a mostly new table
         dead = snap.n - live
@@ -211,8 +222,9 @@ class DenseIndex:
         row_ids, vectors = snap.buffer.views()
         mask = np.ones(row_ids.shape[0], dtype=bool)
         mask[: snap.n] = alive
-        log.debug("refreshed vectors to version %d: %d new, %d dead, in %.3f s", version,
-                  added.shape[0], row_ids.shape[0] - int(mask.sum()), time.perf_counter() - t0)
+        log.debug("refreshed vectors to version %d: %d new, %d dead, in %.3f s (row id scan %.3f s)",
+                  version, added.shape[0], row_ids.shape[0] - int(mask.sum()), time.perf_counter() - t0,
+                  t1 - t0)
         return _Snapshot(version, pinned, row_ids, vectors, None if mask.all() else mask, snap.buffer)
 
     # ----- large tables ---------------------------------------------------------------------------
