@@ -40,7 +40,9 @@ class HashingEmbedder(Embedder):
 
 @register("hashing")
 def hashing(
-    *, dim: int = 384, max_tokens: int = 256, batch_size: int = 32, threads: int | None = None
+    *, dim: int = 384, max_tokens: int = 256, batch_size: int = 32, threads: int | None = None,
+    device: str | None = None,
 ) -> HashingEmbedder:
-    """``threads`` is a machine-wide setting (``RAGPILOT_EMBED_THREADS``): accepted and ignored."""
+    """``threads`` and ``device`` are machine-wide settings (``RAGPILOT_EMBED_THREADS``,
+    ``RAGPILOT_EMBED_DEVICE``): accepted and ignored."""
     return HashingEmbedder(dim=dim, max_tokens=max_tokens, batch_size=batch_size)

@@ -165,10 +165,12 @@ def http(
     document_prefix: str | None = None,
     query_prefix: str | None = None,
     threads: int | None = None,
+    device: str | None = None,
 ) -> HttpEmbedder:
     """An embedding server at ``url`` (``--embed-url``); prefixes follow the model's family.
 
-    ``threads`` is a machine-wide setting (``RAGPILOT_EMBED_THREADS``): accepted and ignored.
+    ``threads`` and ``device`` are machine-wide settings (``RAGPILOT_EMBED_THREADS``,
+    ``RAGPILOT_EMBED_DEVICE``): accepted and ignored.
     """
     if not url:
         raise UsageError("the http embedder needs url=<server URL>, e.g. http://127.0.0.1:11434")

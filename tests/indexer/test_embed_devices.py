@@ -66,3 +66,9 @@ def test_two_workers_give_the_same_vectors_in_the_same_order_as_one():
     two = create_embedder("minilm-onnx", threads=2, batch_size=16).embed_documents(texts)
     four = create_embedder("minilm-onnx", threads=4, batch_size=16).embed_documents(texts)
     assert np.array_equal(one, two) and np.array_equal(one, four)
+
+
+def test_embedders_without_a_device_choice_accept_the_machine_wide_device_setting():
+    settings = IndexSettings(embedder="hashing", embed_device="cpu", embed_threads=2)
+    embedder = create_embedder(settings.embedder, **settings.embedder_options())
+    assert embedder.registry_name == "hashing"
