@@ -443,8 +443,9 @@ _WIPED = ("lance", META_FILE, META_FILE + ".tmp", CATALOG_FILE, CATALOG_FILE + "
 
 
 def _public_options(options: dict) -> dict:
-    """Embedder options worth recording in meta.json (never the API key)."""
-    return {k: v for k, v in options.items() if v is not None and k not in ("api_key",)}
+    """Embedder options worth recording in meta.json: what the vectors depend on. Never the API key, and
+    not the machine's threads or device: a reader elsewhere opens the same model with its own."""
+    return {k: v for k, v in options.items() if v is not None and k not in ("api_key", "threads", "device")}
 
 
 def index_repo(repo: str | Path, settings: IndexSettings | None = None, *, rebuild: bool = False,

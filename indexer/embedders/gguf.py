@@ -37,6 +37,7 @@ class LlamaCppEmbedder(Embedder):
         batch_size: int = 32,
         document_prefix: str = "",
         query_prefix: str = "",
+        gpu_layers: int = 0,
     ):
         llama_cpp = require(
             "llama_cpp", package="llama-cpp-python", extra="llm", purpose="Embedding with a GGUF model"
@@ -51,6 +52,7 @@ class LlamaCppEmbedder(Embedder):
                 n_batch=int(max_tokens),
                 n_ubatch=int(max_tokens),
                 n_threads=int(threads),
+                n_gpu_layers=int(gpu_layers),  # ignored by a CPU-only build of llama.cpp
                 verbose=False,
             )
         except Exception as err:  # llama-cpp-python raises ValueError/RuntimeError for bad files
@@ -86,9 +88,11 @@ def gguf(
     batch_size: int = 32,
     document_prefix: str | None = None,
     query_prefix: str | None = None,
+    device: str = "auto",
 ) -> LlamaCppEmbedder:
     """Any GGUF embedding model file (``model_path``, or ``model`` as ``--embed-model`` passes it);
-    prefixes follow the model family found in the file name."""
+    prefixes follow the model family found in the file name. ``device="cuda"`` offloads every layer
+    (llama.cpp picks no GPU by itself); ``auto`` and ``cpu`` keep the CPU."""
     model_path = model_path or model
     if not model_path:
         raise UsageError("the gguf embedder needs model_path=<file.gguf>")
@@ -101,4 +105,5 @@ def gguf(
         batch_size=batch_size,
         document_prefix=doc,
         query_prefix=query,
+        gpu_layers=-1 if device == "cuda" else 0,
     )

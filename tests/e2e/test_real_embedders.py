@@ -267,3 +267,26 @@ def test_nomic_from_a_gguf_model_file_applies_the_nomic_prefixes(smollm_gguf):
     assert (emb.document_prefix, emb.query_prefix) == (NOMIC_DOC, NOMIC_QUERY)
     text = "def add(a, b): return a + b"
     assert np.allclose(emb.embed_documents([text])[0], raw_vector(emb, NOMIC_DOC + text), atol=1e-5)
+
+
+# --- devices and workers with the real default model ----------------------------------------------
+
+
+def test_the_onnx_embedder_runs_on_the_real_cpu_provider_when_no_gpu_is_installed():
+    embedder = create_embedder("minilm-onnx", threads=2)
+    assert embedder.providers[0] == "CPUExecutionProvider"  # the CPU onnxruntime wheel: auto falls back to the CPU
+    assert embedder.workers == 2
+
+
+def test_two_workers_give_the_same_vectors_in_the_same_order_as_one():
+    texts = [f"def function_{i}(x):\n    return x * {i}\n" + "    # padding line\n" * (i % 7) for i in range(40)]
+    one = create_embedder("minilm-onnx", threads=1, batch_size=16).embed_documents(texts)
+    two = create_embedder("minilm-onnx", threads=2, batch_size=16).embed_documents(texts)
+    four = create_embedder("minilm-onnx", threads=4, batch_size=16).embed_documents(texts)
+    assert np.array_equal(one, two) and np.array_equal(one, four)
+
+
+def test_a_gguf_embedder_takes_the_device_setting(smollm_gguf):
+    """``--embed-device`` reaches every embedder: llama.cpp offloads layers only when asked for cuda."""
+    emb = create_embedder("gguf", model_path=str(smollm_gguf), max_tokens=64, device="cpu")
+    assert emb.embed_documents(["def add(a, b): return a + b"]).shape == (1, emb.dim)

@@ -3,7 +3,6 @@ whatever the worker count."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from ragpilot.indexer.embedders import create_embedder
@@ -54,21 +53,18 @@ def test_asking_for_cuda_without_a_cuda_build_is_a_usage_error_not_a_silent_cpu_
     assert torch_device("auto", cuda_available=False) == "cpu"
 
 
-def test_the_onnx_embedder_runs_on_the_real_cpu_provider_when_no_gpu_is_installed():
-    embedder = create_embedder("minilm-onnx", threads=2)
-    assert embedder.providers[0] == CPU  # the CPU onnxruntime wheel: auto falls back to the CPU
-    assert embedder.workers == 2
-
-
-def test_two_workers_give_the_same_vectors_in_the_same_order_as_one():
-    texts = [f"def function_{i}(x):\n    return x * {i}\n" + "    # padding line\n" * (i % 7) for i in range(40)]
-    one = create_embedder("minilm-onnx", threads=1, batch_size=16).embed_documents(texts)
-    two = create_embedder("minilm-onnx", threads=2, batch_size=16).embed_documents(texts)
-    four = create_embedder("minilm-onnx", threads=4, batch_size=16).embed_documents(texts)
-    assert np.array_equal(one, two) and np.array_equal(one, four)
-
-
 def test_embedders_without_a_device_choice_accept_the_machine_wide_device_setting():
     settings = IndexSettings(embedder="hashing", embed_device="cpu", embed_threads=2)
     embedder = create_embedder(settings.embedder, **settings.embedder_options())
     assert embedder.registry_name == "hashing"
+
+
+def test_meta_json_records_the_model_options_but_not_this_machines_threads_or_device(sample_repo, tmp_path):
+    """A reader on another machine opens the index's model with its own cores and device."""
+    from ragpilot.indexer.pipeline import index_repo
+    from ragpilot.indexer.store import IndexStore
+
+    settings = IndexSettings(embedder="hashing", embed_device="cpu", embed_threads=2, index_dir=tmp_path / "idx")
+    index_repo(sample_repo, settings)
+    options = IndexStore.read_meta(tmp_path / "idx").embedder_options
+    assert "threads" not in options and "device" not in options
