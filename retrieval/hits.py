@@ -59,3 +59,21 @@ def hit_from_row(row: Mapping, score: float) -> Hit:
 def hit_key(hit: Hit) -> str:
     """Identity of a hit across sources: the chunk id, or its location when the id is unknown."""
     return hit.chunk_id or f"{hit.path}:{hit.start_line}-{hit.end_line}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileHit:
+    """A file-level search result: a file, its aggregated score, and its best-matching places (best first)."""
+
+    path: str
+    score: float
+    language: str
+    places: tuple[Hit, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "score": round(float(self.score), 6),
+            "language": self.language,
+            "places": [hit.to_json() for hit in self.places],
+        }

@@ -17,17 +17,27 @@ from pathlib import Path
 from ..indexer.embedders import Embedder, create_embedder
 from ..indexer.errors import IndexIncompatibleError, UsageError
 from ..indexer.store import IndexStore, lance_errors
-from .hits import Hit
+from .hits import FileHit, Hit
 from .dense import DenseIndex
 from .fusion import cap_per_file, dedup_overlapping, rrf
 from .lexical import DEFAULT_BOOSTS, lexical_search
 from .rerankers import Reranker
-from .settings import DEFAULTS, MAX_K, SEARCHED_QUERY_CHARS, RetrievalSettings
+from .settings import (
+    DEFAULTS,
+    FILE_CHUNK_BONUS,
+    FILE_FETCH_FACTOR,
+    FILE_MAX_EXTRA_CHUNKS,
+    FILE_MIN_FETCH,
+    FILE_PLACES,
+    MAX_K,
+    SEARCHED_QUERY_CHARS,
+    RetrievalSettings,
+)
 
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
-__all__ = ["MAX_K", "MODES", "SearchResults", "Searcher"]
+__all__ = ["MAX_K", "MODES", "FileHit", "SearchResults", "Searcher"]
 
 
 class SearchResults(list[Hit]):
@@ -93,22 +103,68 @@ class Searcher:
         with lance_errors(self.store.index_dir):
             return self._search(query, k=k, mode=mode, rerank=rerank)
 
-    def _search(self, query: str, *, k: int, mode: str, rerank: bool) -> SearchResults:
+    def search_files(self, query: str, *, k: int = 10, mode: str = "hybrid") -> list[FileHit]:
+        """The ``k`` best *files* for ``query``, each with its best places (up to FILE_PLACES chunks).
+
+        For "where would I change X": one entry per file instead of several chunks of one file. Each
+        source ranks chunks from a pool larger than a chunk search's (FILE_FETCH_FACTOR x k, no per-file
+        cap); a source's file ranking is the order of each file's best chunk in it, and the file score is
+        reciprocal-rank fusion of those file rankings (same k and weights as chunk search) plus
+        FILE_CHUNK_BONUS per further distinct matching chunk of the file (up to FILE_MAX_EXTRA_CHUNKS):
+        a file that matches in several places edges out one with a single lucky chunk. The places are
+        the file's chunks in fused chunk order, overlapping ones dropped. No reranking here.
+        """
+        with lance_errors(self.store.index_dir):
+            query = self._checked(query, k=k, mode=mode)
+            timings: dict[str, float] = {}
+            fetch = max(k * FILE_FETCH_FACTOR, FILE_MIN_FETCH)
+            rankings, weights = self._rankings(query, mode, fetch, timings)
+        scores: dict[str, float] = {}
+        for ranking, weight in zip(rankings, weights, strict=True):
+            for rank, path in enumerate(dict.fromkeys(hit.path for hit in ranking), start=1):
+                scores[path] = scores.get(path, 0.0) + weight / (self.rrf_k + rank)
+        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
+        by_file: dict[str, list[Hit]] = {}
+        for hit in dedup_overlapping(fused):
+            by_file.setdefault(hit.path, []).append(hit)
+        for path, hits in by_file.items():
+            scores[path] += FILE_CHUNK_BONUS * min(len(hits) - 1, FILE_MAX_EXTRA_CHUNKS)
+        order = sorted(by_file, key=lambda path: -scores[path])[:k]  # stable: ties keep fused order
+        return [FileHit(path=path, score=scores[path], language=by_file[path][0].language,
+                        places=tuple(by_file[path][:FILE_PLACES])) for path in order]
+
+    def _checked(self, query: str, *, k: int, mode: str) -> str:
+        """``query`` as searched (cut to SEARCHED_QUERY_CHARS), after refusing bad arguments."""
         if not isinstance(query, str) or not query.strip():
             raise UsageError("the search query is empty")
         if mode not in MODES:
             raise UsageError(f"unknown search mode '{mode}'; choose one of: {', '.join(MODES)}")
         if not 1 <= k <= MAX_K:
             raise UsageError(f"k must be between 1 and {MAX_K}, not {k}")
-        if rerank and self.reranker is None:
-            raise UsageError("reranking was requested but no reranker is configured (--reranker NAME)")
         if len(query) > SEARCHED_QUERY_CHARS:
             log.info("query of %d characters cut to %d", len(query), SEARCHED_QUERY_CHARS)
             query = query[:SEARCHED_QUERY_CHARS]
+        return query
+
+    def _search(self, query: str, *, k: int, mode: str, rerank: bool) -> SearchResults:
+        query = self._checked(query, k=k, mode=mode)
+        if rerank and self.reranker is None:
+            raise UsageError("reranking was requested but no reranker is configured (--reranker NAME)")
 
         timings: dict[str, float] = {}
         pool = k * self.rerank_factor if rerank else k
         fetch = max(pool * self.fetch_factor, 40)
+        rankings, weights = self._rankings(query, mode, fetch, timings)
+        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
+        candidates = cap_per_file(dedup_overlapping(fused), self.max_per_file)[:pool]
+        results = SearchResults(candidates[:k], mode=mode, timings=timings)
+        if rerank and candidates:
+            self._rerank(query, candidates, k, results)
+        return results
+
+    def _rankings(self, query: str, mode: str, fetch: int,
+                  timings: dict[str, float]) -> tuple[list[list[Hit]], list[float]]:
+        """Each source's top ``fetch`` chunks for ``mode``, with its fusion weight."""
         rankings: list[list[Hit]] = []
         weights: list[float] = []
         # In hybrid mode the lexical query runs in a worker while this thread embeds and scans vectors:
@@ -131,13 +187,7 @@ class Searcher:
                 weights.append(self.weights[0])
             rankings.append(dense)
             weights.append(self.weights[1])
-
-        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
-        candidates = cap_per_file(dedup_overlapping(fused), self.max_per_file)[:pool]
-        results = SearchResults(candidates[:k], mode=mode, timings=timings)
-        if rerank and candidates:
-            self._rerank(query, candidates, k, results)
-        return results
+        return rankings, weights
 
     def _lexical(self, query: str, limit: int, timings: dict[str, float]) -> list[Hit]:
         t = time.perf_counter()

