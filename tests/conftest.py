@@ -12,6 +12,8 @@ import pytest
 from samples import SAMPLE_FILES, write_files
 from servers import DEFAULT_REPLY, FakeUpstream, ThreadedServer
 
+from index_dirs import disk_full_after  # noqa: F401 - a fixture, shared by the index-dir failure tests
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

@@ -18,6 +18,8 @@ from ragpilot.indexer.embedders import (
 )
 from ragpilot.indexer.errors import ModelLoadError
 
+from vectors import cosine, raw_vector
+
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 NOMIC_DOC, NOMIC_QUERY = "search_document: ", "search_query: "
 
@@ -50,19 +52,6 @@ def source_of(file: str, function: str) -> str:
         if isinstance(node, ast.FunctionDef) and node.name == function:
             return ast.get_source_segment(source, node) or ""
     raise LookupError(function)
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
-def normalised(vec: np.ndarray) -> np.ndarray:
-    return vec / np.linalg.norm(vec)
-
-
-def raw_vector(emb: Embedder, text: str) -> np.ndarray:
-    """``text`` embedded exactly as given (no prefix added), normalised."""
-    return normalised(emb.embed_batch([text])[0])
 
 
 def minilm_folder() -> Path:

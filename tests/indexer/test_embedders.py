@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ragpilot.indexer.embedders import (
-    Embedder,
     available,
     create_embedder,
     default_embedder_name,
@@ -20,23 +19,12 @@ from ragpilot.indexer.embedders import (
 from ragpilot.indexer.embedders.hashing import HashingEmbedder
 from ragpilot.indexer.embedders.onnx import sub_batches
 from ragpilot.indexer.errors import BackendError, MissingExtraError, ModelLoadError, UsageError
+
+from vectors import normalised
 from servers import free_port
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 NOMIC_DOC, NOMIC_QUERY = "search_document: ", "search_query: "
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
-def normalised(vec: np.ndarray) -> np.ndarray:
-    return vec / np.linalg.norm(vec)
-
-
-def raw_vector(emb: Embedder, text: str) -> np.ndarray:
-    """``text`` embedded exactly as given (no prefix added), normalised."""
-    return normalised(emb.embed_batch([text])[0])
 
 
 # --- registry and packaging -------------------------------------------------------------------
