@@ -23,7 +23,7 @@ from ..indexer.pipeline import Indexer, Progress, resolve_repo
 from ..indexer.settings import IndexSettings
 from ..indexer.store import READY, IndexStore
 from ..indexer.watcher import RepoWatcher
-from ..retrieval.hits import Hit
+from ..retrieval.hits import FileHit, Hit
 from ..retrieval.rerankers import Reranker, create_reranker
 from ..retrieval.searcher import Searcher
 from ..retrieval.settings import RetrievalSettings
@@ -106,6 +106,9 @@ class ServedRepo:
         if rerank and searcher.reranker is None and reranker is not None:
             searcher.reranker = reranker
         return searcher.search(query, k=k, mode=mode, rerank=rerank)
+
+    def search_files(self, query: str, *, k: int, mode: str = "hybrid") -> list[FileHit]:
+        return self.searcher.search_files(query, k=k, mode=mode)
 
     def contains(self, path: Path) -> bool:
         return path == self.root or self.root in path.parents
@@ -291,6 +294,14 @@ class RepoSet:
         """Search each repository and keep the ``k`` best overall (one repository: its order as is)."""
         reranker = self.reranker() if rerank else None
         found = [(r, h) for r in repos for h in r.search(query, k=k, mode=mode, rerank=rerank, reranker=reranker)]
+        if len(repos) > 1:
+            found.sort(key=lambda pair: pair[1].score, reverse=True)
+        return found[:k]
+
+    def search_files(self, query: str, repos: Sequence[ServedRepo], *, k: int,
+                     mode: str = "hybrid") -> list[tuple[ServedRepo, FileHit]]:
+        """The ``k`` best files over ``repos`` (several repositories: merged by score)."""
+        found = [(r, f) for r in repos for f in r.search_files(query, k=k, mode=mode)]
         if len(repos) > 1:
             found.sort(key=lambda pair: pair[1].score, reverse=True)
         return found[:k]

@@ -121,6 +121,9 @@ class SearchRequest(_Body):
     k: int = Field(10, ge=1, le=MAX_K)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     rerank: bool = False
+    files: bool = Field(False, description=(
+        "Rank files instead of chunks: the answer lists the k best files as {path, score, language, "
+        "places, repo}, places being up to 3 of the file's best hits. Cannot be combined with rerank."))
 
 
 # ----- OpenAI-compatible ----------------------------------------------------------------------------

@@ -28,9 +28,11 @@ from .output import err, esc, out
 @click.option("--rerank", is_flag=True, help="Rerank with a cross-encoder (slower, often better).")
 @click.option("--reranker", default=DEFAULT_RERANKER, show_default=True, help="Reranker name, with --rerank.")
 @click.option("--reranker-model", help="Reranker model: hub id, local dir or ONNX file (or TEI url for 'tei').")
+@click.option("--files", "files", is_flag=True,
+              help="Rank files, not chunks: one line per file with its best places (-k counts files).")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON list.")
 @click.pass_obj
-def search_cmd(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_model, as_json) -> None:
+def search_cmd(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_model, files, as_json) -> None:
     """Search the index of a repository."""
     # Bytes that are not UTF-8 reach argv as lone surrogates: search with U+FFFD instead of crashing.
     text = " ".join(query).encode("utf-8", "surrogateescape").decode("utf-8", "replace").strip()
@@ -41,6 +43,15 @@ def search_cmd(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_
     index_path = settings.index_dir_for(root)
     if IndexStore.read_meta(index_path) is None:
         raise IndexMissingError(f"{root} is not indexed yet: run `ragpilot index {root}`")
+    if files:
+        if rerank:
+            raise UsageError("--files ranks files without a reranker: drop --rerank")
+        ranked = Searcher.for_index(index_path, settings=RetrievalSettings()).search_files(text, k=k, mode=mode)
+        if as_json:
+            click.echo(json.dumps([f.to_json() for f in ranked], ensure_ascii=False))
+        else:
+            print_files(ranked)
+        return
     ranker = create_reranker(reranker, **reranker_options(reranker, reranker_model)) if rerank else None
     searcher = Searcher.for_index(index_path, reranker=ranker, settings=RetrievalSettings())  # RAGPILOT_* knobs
     hits = searcher.search(text, k=k, mode=mode, rerank=rerank)
@@ -57,6 +68,18 @@ def reranker_options(name: str, model: str | None) -> dict:
     if model is None:
         return {}
     return {"url": model} if name == "tei" else {"model": model}
+
+
+def print_files(files) -> None:
+    """One line per file (rank, path, score), then its places as ``path:lines`` with their symbols."""
+    if not files:
+        out.print("no results")
+        return
+    for rank, found in enumerate(files, 1):
+        out.print(f"[bold]{rank}. {esc(terminal_safe(found.path))}[/]  [dim]{found.score:.4f}[/]")
+        for place in found.places:
+            symbol = f"  [cyan]{esc(terminal_safe(place.symbol))}[/]" if place.symbol else ""
+            out.print(f"    {esc(terminal_safe(place.citation))}{symbol}")
 
 
 def print_hits(hits) -> None:

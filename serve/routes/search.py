@@ -1,10 +1,12 @@
-"""``POST /search``: ranked hits from the served index(es), as ``Hit.to_json()`` plus the repository name."""
+"""``POST /search``: ranked hits from the served index(es), as ``Hit.to_json()`` plus the repository name;
+with ``"files": true``, ranked files (``FileHit.to_json()`` plus the repository name)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from ...indexer.errors import UsageError
 from ..schemas import SearchRequest
 from ..state import get_state
 
@@ -15,6 +17,11 @@ router = APIRouter()
 async def search(body: SearchRequest, request: Request) -> list[dict]:
     repos = get_state(request).repos
     targets = repos.select(repo=body.repo)
+    if body.files:
+        if body.rerank:
+            raise UsageError("files ranks files without a reranker: drop rerank")
+        ranked = await run_in_threadpool(repos.search_files, body.query, targets, k=body.k, mode=body.mode)
+        return [{**found.to_json(), "repo": repo.name} for repo, found in ranked]
     found = await run_in_threadpool(repos.search, body.query, targets, k=body.k, mode=body.mode,
                                     rerank=body.rerank)
     return [{**hit.to_json(), "repo": repo.name} for repo, hit in found]

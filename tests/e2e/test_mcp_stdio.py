@@ -63,9 +63,9 @@ def session(indexed_repo) -> dict:
     return anyio.run(go)
 
 
-def test_the_mcp_server_lists_its_three_tools_with_their_arguments(session):
+def test_the_mcp_server_lists_its_four_tools_with_their_arguments(session):
     tools = session["tools"]
-    assert set(tools) == {"search_code", "get_context", "index_status"}
+    assert set(tools) == {"search_code", "search_files", "get_context", "index_status"}
     assert {"query", "k", "path"} <= set(tools["search_code"].input_schema["properties"])
     assert tools["search_code"].input_schema["required"] == ["query"]
     assert {"question", "budget_tokens"} <= set(tools["get_context"].input_schema["properties"])
