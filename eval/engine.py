@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from ragpilot.indexer.embedders import Embedder, create_embedder
@@ -21,6 +22,9 @@ from ragpilot.retrieval.settings import DEFAULT_RERANKER
 log = logging.getLogger(__name__)
 
 BASE_MODES = ("lexical", "dense", "hybrid")
+# File-level hybrid search (Searcher.search_files): each file once, represented by its best place with the
+# file's score, so the file-level metrics score the file ranking itself. Asked for by name, not a default.
+FILES_MODE = "files"
 DEFAULT_MODES = ("lexical", "dense", "hybrid", "hybrid+rerank")
 
 
@@ -35,9 +39,10 @@ def parse_mode(mode: str) -> tuple[str, bool, dict]:
     """
     name, _, opts = mode.partition("@")
     base, _, extra = name.partition("+")
-    if base not in BASE_MODES or extra not in ("", "rerank"):
+    if base not in (*BASE_MODES, FILES_MODE) or extra not in ("", "rerank") or (base == FILES_MODE and extra):
         raise ValueError(
-            f"unknown mode {mode!r}: use one of {', '.join(BASE_MODES)}, optionally with +rerank")
+            f"unknown mode {mode!r}: use one of {', '.join(BASE_MODES)}, optionally with +rerank, "
+            f"or {FILES_MODE}")
     options: dict = {}
     for item in filter(None, (o.strip() for o in opts.split(":"))):
         key, _, value = item.partition("=")
@@ -106,5 +111,7 @@ class Engine:
     @staticmethod
     def search(searcher: Searcher, query: str, *, mode: str, k: int) -> list[Hit]:
         base, rerank, _ = parse_mode(mode)
+        if base == FILES_MODE:
+            return [replace(f.places[0], score=f.score) for f in searcher.search_files(query, k=k)]
         return searcher.search(query, k=k, mode=base, rerank=rerank)
 

@@ -495,6 +495,19 @@ def test_modes_parse_rerank_and_fusion_options():
             parse_mode(bad)
 
 
+def test_the_files_mode_parses_without_rerank_and_searches_one_hit_per_file(sample_repo, tmp_path: Path,
+                                                                            ragpilot_home):
+    assert parse_mode("files") == ("files", False, {})
+    with pytest.raises(ValueError):
+        parse_mode("files+rerank")
+    engine = Engine("hashing")
+    engine.index(sample_repo, tmp_path / "idx")
+    searcher = engine.searcher(tmp_path / "idx", "files")
+    hits = engine.search(searcher, "LRUCache", mode="files", k=3)
+    assert len(hits) == 3 and len({h.path for h in hits}) == 3
+    assert [(h.path, h.score) for h in hits] == [(f.path, f.score) for f in searcher.search_files("LRUCache", k=3)]
+
+
 def test_ragpilot_eval_is_the_same_command():
     import click
 
