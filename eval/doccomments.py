@@ -110,7 +110,7 @@ def find_doc_candidates(rel: str, source: str, language: str) -> tuple[list[Cand
     lines = source.split("\n")
     found: list[Candidate] = []
     total = 0
-    for outer, node, name in _functions(root, spec, language):
+    for outer, _definition, name in _functions(root, spec, language):
         total += 1
         doc = _doc_block(outer, language, lines)
         if doc is None:
