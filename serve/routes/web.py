@@ -34,7 +34,6 @@ from . import health
 
 router = APIRouter(include_in_schema=False)
 
-FILES_MODE_CHUNKS = 5  # "files" mode ranks files by their best chunk among k * this many chunk hits
 NO_STORE = {"Cache-Control": "no-store"}  # repository data is not kept in the browser's cache
 PROGRESS = ProgressSamples()  # the baseline of each running pass's rate, across polls of /ui/health
 
@@ -72,13 +71,17 @@ async def static(name: str) -> Response:
 async def ui_search(body: UiSearch, request: Request) -> HTMLResponse:
     repos = get_state(request).repos
     targets = repos.select(repo=body.repo)
-    grouped = body.mode == "files"
-    mode = "hybrid" if grouped else body.mode
-    k = min(MAX_K, body.k * FILES_MODE_CHUNKS) if grouped else body.k
-    found = await run_in_threadpool(repos.search, body.query, targets, k=k, mode=mode)
     several = len(repos.repos) > 1
-    hits = [_hit_view(repo, hit, several) for repo, hit in found]
-    files = _by_file(hits)[:body.k] if grouped else None
+    files = None
+    if body.mode == "files":  # the searcher's file ranking, as `/search` with "files": true
+        ranked = await run_in_threadpool(repos.search_files, body.query, targets, k=body.k)
+        files = [{"best": views[0], "hits": views}
+                 for repo, file_hit in ranked
+                 if (views := [_hit_view(repo, place, several) for place in file_hit.places])]
+        hits = [view for f in files for view in f["hits"]]
+    else:
+        found = await run_in_threadpool(repos.search, body.query, targets, k=body.k, mode=body.mode)
+        hits = [_hit_view(repo, hit, several) for repo, hit in found]
     html = pages.render("search_results.html", hits=hits, files=files, mode=body.mode, query=body.query)
     return HTMLResponse(html, headers=NO_STORE)
 
@@ -90,15 +93,6 @@ def _hit_view(repo, hit, several: bool) -> dict:
             "language": hit.language, "link": link,
             "html": highlight_block(hit.content, language=hit.language, filename=hit.path,
                                     first_line=hit.start_line, anchors=False)}
-
-
-def _by_file(hits: list[dict]) -> list[dict]:
-    """Chunk hits grouped by file, files in the order of their best chunk (the API has no file mode)."""
-    files: dict[tuple[str, str], dict] = {}
-    for h in hits:
-        entry = files.setdefault((h["repo"], h["path"]), {"best": h, "hits": []})
-        entry["hits"].append(h)
-    return list(files.values())
 
 
 def _file_link(repo: str, path: str, start: int, end: int) -> str:

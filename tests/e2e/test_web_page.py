@@ -149,7 +149,7 @@ def test_files_mode_lists_files_once_each(server, browser):
     search(browser, "retry request client", mode="files")
     paths = [e.get_attribute("data-path") for e in browser.find_elements(By.CSS_SELECTOR, "#search-results .hit")]
     assert paths and len(paths) == len(set(paths))
-    assert "grouped by file" in browser.find_element(By.ID, "search-results").text
+    assert "files ranked by their matching chunks" in browser.find_element(By.ID, "search-results").text
 
 
 def test_ask_streams_an_answer_from_the_packaged_model_and_links_its_sources(server, browser):

@@ -143,11 +143,13 @@ def test_snippet_text_is_html_escaped(web):
     assert "<script>" not in r.text and "&lt;script&gt;" in r.text
 
 
-def test_files_mode_lists_each_file_once_and_says_it_groups_chunk_hits(web):
+def test_files_mode_lists_each_file_once_in_the_order_of_the_file_search_api(web):
     r = web.post("/ui/search", json={"query": "retry request client", "mode": "files", "k": 5})
-    assert r.status_code == 200 and "grouped by file" in r.text
+    assert r.status_code == 200 and "files ranked by their matching chunks" in r.text
     shown = re.findall(r'<article class="hit" data-path="([^"]+)"', r.text)
     assert shown and len(shown) == len(set(shown)) <= 5
+    api = web.post("/search", json={"query": "retry request client", "files": True, "k": 5})
+    assert shown == [f["path"] for f in api.json()]
 
 
 def test_a_search_with_a_bad_mode_or_no_query_is_a_400_in_the_openai_shape(web):
