@@ -31,7 +31,7 @@ from .doctasks import SPLITS, build_doc_tasks, split_of
 from .engine import Engine
 from .git_tasks import recent_git_tasks
 from .pinned import PinnedCorpus, corpus_tree, mirror_status
-from .runner import EvalConfig, run_tasks, score_hits, work_dir_for
+from .runner import EvalConfig, index_tree, run_tasks, score_hits, work_dir_for
 from .summary import aggregate, summarize
 from .tasks import Task
 
@@ -76,7 +76,7 @@ def _doc_eval(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, mirrors: Pa
         files[rel] = text.encode("utf-8")
     src, index_dir = work / "doc-src", work / "doc-index"
     sync_tree(files, src)
-    summary = _index(engine, src, index_dir, cfg, label)
+    summary = index_tree(engine, src, index_dir, cfg, label)
     records, timing = run_tasks(engine, index_dir, tasks, cfg)
     t0 = time.perf_counter()
     run_baselines(records, tasks, build_baselines(src), k=cfg.k)
@@ -108,7 +108,7 @@ def _git_eval(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, mirrors: Pa
         if not all(g.path in tree for g in task.gold):
             continue  # the file was added under another name: nothing to find in the parent
         sync_tree(tree, src)
-        summary = _index(engine, src, index_dir, cfg, label, quiet=True)
+        summary = index_tree(engine, src, index_dir, cfg, label, quiet=True)
         timing["index_seconds"] += summary.seconds
         recs, t = run_tasks(engine, index_dir, [task], cfg, rerank_budget=max(0, cfg.rerank_queries - i))
         timing["search_seconds"] += t["search_seconds"]
@@ -155,17 +155,6 @@ def _texts(files: dict[str, bytes]) -> dict[str, str]:
         except UnicodeDecodeError:
             continue
     return out
-
-
-def _index(engine: Engine, src: Path, index_dir: Path, cfg: EvalConfig, label: str, *,
-           quiet: bool = False) -> IndexSummary:
-    if not quiet:
-        cfg.notify(f"{label}: indexing {src}")
-    summary = engine.index(src, index_dir, None if quiet else cfg.on_progress)
-    if not quiet:
-        cfg.notify(f"{label}: {summary.chunks_total} chunks ({summary.chunks_embedded} embedded now) "
-                   f"in {summary.seconds:.1f}s")
-    return summary
 
 
 def _header(corpus: PinnedCorpus, kind: str, engine: Engine, cfg: EvalConfig,

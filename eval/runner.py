@@ -69,7 +69,7 @@ def eval_docstrings(corpus: str, engine: Engine, cfg: EvalConfig) -> dict:
     work = work_dir_for(cfg, engine, label, corpus)
     src = work / "src"
     sync_tree(files, src)
-    summary = _index(engine, src, work / "index", cfg, label)
+    summary = index_tree(engine, src, work / "index", cfg, label)
     records, timing = run_tasks(engine, work / "index", tasks, cfg)
     timing["index_seconds"] = summary.seconds
     kind = "docstring-stripall" if cfg.strip_all else "docstring"
@@ -93,7 +93,7 @@ def eval_task_file(tasks_file: str | Path, engine: Engine, cfg: EvalConfig, *, r
         work = work_dir_for(cfg, engine, label, str(src))
     tasks = load_task_file(tasks_file, src)[: cfg.max_tasks]
     cfg.notify(f"{label}: {len(tasks)} hand-written tasks on {src}")
-    summary = _index(engine, src, work / "index", cfg, label)
+    summary = index_tree(engine, src, work / "index", cfg, label)
     records, timing = run_tasks(engine, work / "index", tasks, cfg)
     timing["index_seconds"] = summary.seconds
     return summarize(records, cfg.modes,
@@ -121,7 +121,7 @@ def eval_git(repo: str | Path, engine: Engine, cfg: EvalConfig, *, max_commits: 
         if not group:
             continue
         sync_tree(tree, src)
-        summary = _index(engine, src, index_dir, cfg, label, quiet=True)
+        summary = index_tree(engine, src, index_dir, cfg, label, quiet=True)
         timing["index_seconds"] += summary.seconds
         # the rerank budget is spent on the first tasks overall, not the first of each commit
         budget = max(0, cfg.rerank_queries - done)
@@ -135,8 +135,9 @@ def eval_git(repo: str | Path, engine: Engine, cfg: EvalConfig, *, max_commits: 
 
 
 # ----- shared machinery ---------------------------------------------------------------------------
-def _index(engine: Engine, src: Path, index_dir: Path, cfg: EvalConfig, label: str, *,
-           quiet: bool = False) -> IndexSummary:
+def index_tree(engine: Engine, src: Path, index_dir: Path, cfg: EvalConfig, label: str, *,
+               quiet: bool = False) -> IndexSummary:
+    """Index ``src`` into ``index_dir`` with the engine's embedder, saying what it did unless ``quiet``."""
     if not quiet:
         cfg.notify(f"{label}: indexing {src} -> {index_dir}")
     summary = engine.index(src, index_dir, None if quiet else cfg.on_progress)
