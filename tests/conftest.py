@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from samples import SAMPLE_FILES, write_files
-from servers import DEFAULT_REPLY, FakeUpstream, ThreadedServer
+from servers import DEFAULT_REPLY, FakeUpstream, ThreadedServer, open_repos
 
 from index_dirs import disk_full_after  # noqa: F401 - a fixture, shared by the index-dir failure tests
 
@@ -68,6 +68,14 @@ def index_settings(tmp_path: Path):
     from ragpilot.indexer.settings import IndexSettings
 
     return IndexSettings(home=tmp_path / "home", embedder="hashing")
+
+
+@pytest.fixture
+def served(repo, index_settings):
+    """The sample repository indexed and served (a RepoSet), closed after the test."""
+    repos = open_repos([repo], index_settings)
+    yield repos
+    repos.close()
 
 
 @pytest.fixture(scope="module")

@@ -27,13 +27,6 @@ HIT_KEYS = {"path", "start_line", "end_line", "score", "symbol", "language", "co
 
 # ----- fixtures ----------------------------------------------------------------------------------------
 @pytest.fixture
-def served(repo, index_settings):
-    repos = open_repos([repo], index_settings)
-    yield repos
-    repos.close()
-
-
-@pytest.fixture
 def client(served, index_settings, fake):
     with client_for(served, index_settings, UpstreamBackend(fake.url, model=fake.model)) as c:
         yield c

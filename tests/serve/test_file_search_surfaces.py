@@ -7,7 +7,7 @@ import json
 
 import anyio
 import pytest
-from servers import client_for, open_repos
+from servers import client_for
 
 from ragpilot.serve.cli import main
 from ragpilot.serve.mcp import build_server
@@ -15,13 +15,6 @@ from ragpilot.serve.settings import ServeSettings
 
 FILE_KEYS = {"path", "score", "language", "places"}
 HIT_KEYS = {"path", "start_line", "end_line", "score", "symbol", "language", "content"}
-
-
-@pytest.fixture
-def served(repo, index_settings):
-    repos = open_repos([repo], index_settings)
-    yield repos
-    repos.close()
 
 
 @pytest.fixture

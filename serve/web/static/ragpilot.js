@@ -74,12 +74,17 @@ async function search(event) {
     out.innerHTML = await response.text();  // server-rendered, every value escaped by Jinja2
     notice("");
   } catch (err) {
-    out.innerHTML = "";
-    const p = document.createElement("p");
-    p.className = "bad";
-    p.textContent = err.message;
-    out.appendChild(p);
+    showError(out, err);
   }
+}
+
+// An error replaces a view's content, as text (never markup).
+function showError(box, err) {
+  box.textContent = "";
+  const p = document.createElement("p");
+  p.className = "bad";
+  p.textContent = err.message;
+  box.appendChild(p);
 }
 
 // ----- a file, opened at a line ----------------------------------------------------------------
@@ -102,11 +107,7 @@ async function openFile(href) {
       window.scrollTo(0, 0);
     }
   } catch (err) {
-    body.textContent = "";
-    const p = document.createElement("p");
-    p.className = "bad";
-    p.textContent = err.message;
-    body.appendChild(p);
+    showError(body, err);
   }
 }
 
@@ -226,11 +227,7 @@ async function loadHealth() {
     }
   } catch (err) {
     if (load !== healthLoads) return;
-    out.textContent = "";
-    const p = document.createElement("p");
-    p.className = "bad";
-    p.textContent = err.message;
-    out.appendChild(p);
+    showError(out, err);
   }
 }
 
