@@ -16,7 +16,7 @@ from ragpilot.indexer.errors import UsageError
 from ragpilot.indexer.settings import DEFAULT_EMBEDDER
 from ragpilot.serve.cli import run
 
-from . import multireport
+from . import multireport, questions
 from .engine import BASE_MODES, DEFAULT_MODES, Engine, parse_mode
 from .multilang import eval_pinned
 from .pinned import mirrors_root, select
@@ -142,20 +142,29 @@ def _run_pinned(corpora, engine: Engine, cfg: EvalConfig, mirrors: Path, *, doc_
         result = eval_pinned(corpus, engine, cfg, mirrors=mirrors, doc_tasks=doc_tasks, git_tasks=git_tasks)
         if result is None:
             continue
+        asked = questions.eval_questions(corpus, engine, cfg, mirrors=mirrors)  # eval/tasks/<corpus>.jsonl
+        if asked is not None:
+            result["questions"] = asked
         results.append(result)
         if out_dir is not None:
             write_json(result, out_dir / f"{corpus.name}.json")
             err.print(f"[dim]wrote {out_dir / (corpus.name + '.json')} ({time.perf_counter() - t0:.0f}s)[/]")
         out.print(multireport.rich_table([result], f"{corpus.name} ({corpus.language})"))
+        if (table := questions.rich_table([result], f"{corpus.name}: hand-written questions")) is not None:
+            out.print(table)
     if not results:
         raise UsageError("no pinned corpus could be read: fetch the mirrors named above")
     title = f"multi-language eval, embedder {engine.embedder_name}, seed {cfg.seed}"
     out.print(multireport.rich_table(results, title))
+    if (table := questions.rich_table(results, f"hand-written questions, {title}")) is not None:
+        out.print(table)
     if out_dir is not None:
         # Never a corpus's own name: <corpus>.json holds that corpus's full result, written above.
         names = "summary-" + "-".join(r["corpus"] for r in results) if len(results) < 4 else "summary"
-        (out_dir / f"{names}.md").write_text(f"# {title}\n\n" + multireport.markdown(results), encoding="utf-8")
-        write_json([{k: v for k, v in r.items()} | {part: _strip_tasks(r.get(part)) for part in ("docstring", "git")}
+        (out_dir / f"{names}.md").write_text(f"# {title}\n\n" + multireport.markdown(results)
+                                           + ("\n" + q if (q := questions.markdown(results)) else ""),
+                                           encoding="utf-8")
+        write_json([{k: v for k, v in r.items()} | {part: _strip_tasks(r.get(part)) for part in ("docstring", "git", "questions")}
                     for r in results], out_dir / f"{names}.json")
 
 
