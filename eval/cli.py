@@ -16,7 +16,7 @@ from ragpilot.indexer.errors import UsageError
 from ragpilot.indexer.settings import DEFAULT_EMBEDDER
 from ragpilot.serve.cli import run
 
-from . import multireport, questions
+from . import multireport, questions, repolevel, symbolcheck
 from .engine import BASE_MODES, DEFAULT_MODES, Engine, parse_mode
 from .multilang import eval_pinned
 from .pinned import mirrors_root, select
@@ -28,6 +28,7 @@ err = Console(stderr=True, highlight=False)
 
 DEFAULT_OUT = "eval/results/{corpus}.json"
 MULTI_OUT = "eval/results/multilang"
+REPO_OUT = "eval/results/repolevel"  # --symbol-check writes to its symbols/ folder
 
 
 @click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,12 +70,17 @@ MULTI_OUT = "eval/results/multilang"
               help="With --corpora: commit tasks per corpus (newest before the pin; 0 = none).")
 @click.option("--mirrors", type=click.Path(path_type=Path, file_okay=False),
               help="Folder of bare mirrors <owner>+<name>/repo (default: $RAGPILOT_EVAL_MIRRORS or /work/.mirror).")
+@click.option("--repo-questions", is_flag=True,
+              help="Repository-level questions (eval/tasks/repo): gold-file coverage of the chat context, per "
+                   "variant, on --corpora (default chi,express,httpx).")
+@click.option("--symbol-check", is_flag=True,
+              help="find_symbol / find_references against hand-checked gold (eval/tasks/symbols) on --corpora.")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-mode summary as JSON instead of tables.")
 @click.option("-v", "--verbose", count=True, help="More log output.")
 def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, modes, rerank_queries, k,
              embedder,
-             work_dir, out_path, max_commits, pinned, large, doc_tasks, git_per_corpus, mirrors, as_json,
-             verbose) -> None:
+             work_dir, out_path, max_commits, pinned, large, doc_tasks, git_per_corpus, mirrors, repo_questions,
+             symbol_check, as_json, verbose) -> None:
     """Measure retrieval quality: lexical vs dense vs hybrid (vs reranked) on real code."""
     if verbose:
         logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
@@ -91,6 +97,18 @@ def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, m
                      work_dir=work_dir, notify=lambda msg: err.print(f"[dim]{msg}[/]"),
                      on_progress=_progress_printer())
     engine = Engine(embedder)
+
+    if repo_questions or symbol_check:
+        chosen = select(pinned or repolevel.DEFAULT_CORPORA, large=large)
+        out_dir = None if out_path == "-" else Path(REPO_OUT if out_path == DEFAULT_OUT else out_path)
+        if repo_questions:
+            results = repolevel.run_repolevel(chosen, engine, cfg, mirrors=mirrors_root(mirrors), out_dir=out_dir)
+            out.print(repolevel.markdown(repolevel.summary_json(results)))
+        if symbol_check:
+            results = symbolcheck.run_symbolcheck(chosen, engine, cfg, mirrors=mirrors_root(mirrors),
+                                                  out_dir=out_dir and out_dir / "symbols")
+            out.print(symbolcheck.markdown(results))
+        return
 
     if pinned is not None:
         if click.get_current_context().get_parameter_source("modes") == ParameterSource.DEFAULT:

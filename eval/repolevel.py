@@ -1,0 +1,371 @@
+"""Repository-level questions: does the context the chat endpoint assembles cover the files an answer needs?
+
+A repository-level question ("how is a request routed from Mux to the handler?", "how is the project
+organised?") is answered from several files at once. Each hand-written question
+(``eval/tasks/repo/<corpus>.jsonl``) names its **gold files**: the 2-5 files a good answer must draw on,
+found by reading the code at the pinned commit. The score of one question is its **gold-file
+coverage**: the share of its gold files among the paths the assembled context cites.
+
+The context is built by the chat endpoint's own function
+(:func:`ragpilot.serve.routes.openai_chat.with_context`) over a served repository opened the way
+``ragpilot serve`` opens it, so what is scored is what the ``ragpilot`` model would be sent. Variants
+differ only in serving settings (:data:`VARIANTS`); a variant whose settings this build of ragpilot
+does not have is reported as unavailable, not run. The plain reference is ``bm25-window40``
+(:mod:`eval.baselines`): its ranked 40-line windows packed, best first, into the same token budget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ragpilot.indexer.catalog import CACHE_FILE
+from ragpilot.indexer.errors import UsageError
+from ragpilot.indexer.pipeline import IndexSummary
+from ragpilot.indexer.types import TokenCounter, approx_tokens
+from ragpilot.retrieval.context import ContextPiece
+from ragpilot.retrieval.render import render_piece
+from ragpilot.serve.rag import Retriever
+from ragpilot.serve.repos import RepoSet, ServedRepo
+from ragpilot.serve.routes.openai_chat import with_context
+from ragpilot.serve.schemas import RagOptions
+from ragpilot.serve.settings import ServeSettings
+
+from .baselines import BM25Index, read_tree, window_index
+from .corpora import sync_tree
+from .engine import Engine
+from .metrics import mean
+from .pinned import PinnedCorpus, corpus_tree, mirror_status
+from .runner import EvalConfig, index_tree, work_dir_for
+
+log = logging.getLogger(__name__)
+
+QUESTIONS_DIR = Path(__file__).with_name("tasks") / "repo"
+DEFAULT_CORPORA = "chi,express,httpx"
+BASELINE = "bm25-window40"
+MAX_TOKENS = 512  # the chat default completion length (ServeSettings.max_tokens); only matters with a window
+
+
+@dataclass(frozen=True)
+class RepoQuestion:
+    """One question about a repository as a whole, and the files a good answer must draw on."""
+
+    id: str
+    question: str
+    gold_files: tuple[str, ...]
+    note: dict = field(default_factory=dict)  # gold file -> why an answer needs it
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A way to assemble the chat context: serving settings set on top of the defaults.
+
+    Keys are ``ServeSettings`` field names; ``"retrieval.x"`` sets a field of its nested retrieval settings."""
+
+    name: str
+    settings: dict = field(default_factory=dict)
+
+    def missing(self, base: ServeSettings) -> list[str]:
+        """The settings this build of ragpilot does not have (the variant cannot run without them)."""
+        out = []
+        for key in self.settings:
+            model: object = base
+            for part in key.split("."):
+                if part not in type(model).model_fields:
+                    out.append(key)
+                    break
+                model = getattr(model, part)
+        return out
+
+    def apply(self, base: ServeSettings) -> ServeSettings:
+        nested: dict[str, dict] = {}
+        top: dict = {}
+        for key, value in self.settings.items():
+            head, _, rest = key.partition(".")
+            if rest:
+                nested.setdefault(head, {})[rest] = value
+            else:
+                top[key] = value
+        for head, values in nested.items():
+            top[head] = getattr(base, head).model_copy(update=values)
+        return base.model_copy(update=top)
+
+
+# The map and graph-expansion settings are added to serving by issue #14; until they exist these two
+# variants report themselves unavailable.
+VARIANTS: tuple[Variant, ...] = (
+    Variant("chunks"),
+    Variant("chunks+map", {"repo_map": True}),
+    Variant("chunks+expand", {"expand": True}),
+)
+
+
+def load_questions(path: Path) -> list[RepoQuestion]:
+    """The questions of one JSONL file; a malformed line is a :class:`UsageError` naming it."""
+    out: list[RepoQuestion] = []
+    seen: set[str] = set()
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            q = RepoQuestion(id=str(raw["id"]), question=str(raw["question"]),
+                             gold_files=tuple(raw["gold_files"]), note=dict(raw.get("note") or {}))
+        except (ValueError, KeyError, TypeError) as err:
+            raise UsageError(f"{path}:{n}: not a repository question ({err})") from None
+        if not q.question.strip() or not q.gold_files or q.id in seen:
+            raise UsageError(f"{path}:{n}: a question needs an unused id, text and at least one gold file")
+        seen.add(q.id)
+        out.append(q)
+    return out
+
+
+def coverage(cited: Sequence[str], gold: Sequence[str]) -> float:
+    """Share of the gold files among the cited paths (each gold file counts once)."""
+    wanted = set(gold)
+    return len(wanted & set(cited)) / len(wanted) if wanted else 0.0
+
+
+class _BudgetOnly:
+    """The chat backend as far as context assembly sees it: no known window, the server's token estimate.
+
+    With the packaged model (4,096-token window, 512 for the answer) a short question leaves more room
+    than the default 1,500-token context budget, so the budget is the same as here."""
+
+    context_window = None
+
+    @staticmethod
+    def count_tokens(text: str) -> int:
+        return approx_tokens(text)
+
+
+@dataclass
+class ServedIndex:
+    """One indexed folder served the way ``ragpilot serve --no-index`` serves it, for one variant."""
+
+    root: Path
+    index_dir: Path
+    engine: Engine
+    settings: ServeSettings
+
+    def __post_init__(self) -> None:
+        index = self.engine.settings(self.index_dir)
+        self.settings = self.settings.model_copy(update={"index": index})
+        repo = ServedRepo(self.root, index, embedder=self.engine.embedder, embedder_name=self.engine.embedder_name,
+                          retrieval=self.settings.retrieval)
+        self.repos = RepoSet([repo])
+        self.repos.skip_indexing()
+        self.state = _ContextState(self.settings, self.repos)
+
+    def context(self, question: str) -> tuple[list[ContextPiece], int]:
+        """The pieces the chat endpoint would send for ``question``, and their rendered tokens."""
+        messages = [{"role": "user", "content": question}]
+        _, snippets = with_context(self.state, _BudgetOnly(), messages, RagOptions(), MAX_TOKENS)
+        pieces = [s.piece for s in snippets]
+        return pieces, _rendered_tokens(pieces, approx_tokens)
+
+    def close(self) -> None:
+        self.repos.close()
+
+
+@dataclass
+class _ContextState:
+    """What :func:`with_context` reads of the app state: the settings, the repositories, the retriever."""
+
+    settings: ServeSettings
+    repos: RepoSet
+    retriever: Retriever = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.retriever = Retriever(self.repos)
+
+
+def _rendered_tokens(pieces: Sequence[ContextPiece], count: TokenCounter) -> int:
+    return sum(count(render_piece(n, p)) + 1 for n, p in enumerate(pieces, 1))
+
+
+def baseline_context(index: BM25Index, question: str, budget: int,
+                     count: TokenCounter = approx_tokens, files: dict[str, str] | None = None) -> list[ContextPiece]:
+    """The BM25 windows for ``question``, best first, that fit ``budget`` rendered like the chat context."""
+    kept: list[ContextPiece] = []
+    used = 0
+    for hit in index.search(question, k=100):
+        text = ""
+        if files is not None:
+            lines = files[hit.path].split("\n")
+            text = "\n".join(lines[hit.start_line - 1: hit.end_line])
+        piece = ContextPiece(hit.path, hit.start_line, hit.end_line, text, hit.score)
+        cost = count(render_piece(len(kept) + 1, piece)) + 1
+        if used + cost <= budget:
+            kept.append(piece)
+            used += cost
+    return kept
+
+
+def eval_questions(root: Path, index_dir: Path, questions: Sequence[RepoQuestion], engine: Engine, *,
+                   variants: Sequence[Variant] = VARIANTS, base: ServeSettings | None = None,
+                   notify: Callable[[str], None] = lambda msg: None) -> dict:
+    """Score every question's assembled context in every available variant, plus the BM25 baseline."""
+    base = base or ServeSettings()
+    budget = base.context_tokens
+    records = [{"id": q.id, "question": q.question, "gold_files": list(q.gold_files), "methods": {}}
+               for q in questions]
+    ran, unavailable = [], {}
+    for variant in variants:
+        missing = variant.missing(base)
+        if missing:
+            unavailable[variant.name] = f"no serving setting {', '.join(missing)} in this build"
+            notify(f"  {variant.name}: not run ({unavailable[variant.name]})")
+            continue
+        served = ServedIndex(root, index_dir, engine, variant.apply(base))
+        try:
+            for record, q in zip(records, questions, strict=True):
+                t0 = time.perf_counter()
+                pieces, tokens = served.context(q.question)
+                record["methods"][variant.name] = _scored(pieces, q, tokens, (time.perf_counter() - t0) * 1000)
+        finally:
+            served.close()
+        ran.append(variant.name)
+    files = read_tree(root)
+    index = window_index(files)
+    for record, q in zip(records, questions, strict=True):
+        t0 = time.perf_counter()
+        pieces = baseline_context(index, q.question, budget, files=files)
+        record["methods"][BASELINE] = _scored(pieces, q, _rendered_tokens(pieces, approx_tokens),
+                                              (time.perf_counter() - t0) * 1000)
+    methods = [*ran, BASELINE]
+    return {"budget_tokens": budget, "methods": methods, "unavailable": unavailable,
+            "aggregate": {m: _aggregate(records, m) for m in methods}, "questions": records}
+
+
+def _scored(pieces: Sequence[ContextPiece], q: RepoQuestion, tokens: int, ms: float) -> dict:
+    cited = list(dict.fromkeys(p.path for p in pieces))
+    return {"coverage": round(coverage(cited, q.gold_files), 4), "cited": cited,
+            "missed": [g for g in q.gold_files if g not in cited],
+            "pieces": [p.citation for p in pieces], "tokens": tokens, "ms": round(ms, 1)}
+
+
+def _aggregate(records: Sequence[dict], method: str) -> dict:
+    scored = [r["methods"][method] for r in records if method in r["methods"]]
+    return {"n": len(scored),
+            "coverage": round(mean(s["coverage"] for s in scored), 4),
+            "all_gold": round(mean(1.0 if s["coverage"] == 1.0 else 0.0 for s in scored), 4),
+            "files_cited": round(mean(len(s["cited"]) for s in scored), 2),
+            "tokens": round(mean(s["tokens"] for s in scored), 1)}
+
+
+# ----- pinned corpora ---------------------------------------------------------------------------------
+def eval_repo_corpus(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, *, mirrors: Path,
+                     questions_dir: Path = QUESTIONS_DIR, variants: Sequence[Variant] = VARIANTS) -> dict | None:
+    """Index the pinned tree as it is (no doc deleted) and score its questions; None when it cannot run."""
+    qfile = questions_dir / f"{corpus.name}.jsonl"
+    problem = mirror_status(corpus, mirrors)
+    if problem or not qfile.is_file():
+        cfg.notify(f"skipped {problem or f'{corpus.name}: no questions at {qfile}'}")
+        return None
+    questions = load_questions(qfile)
+    tree = index_pinned(corpus, engine, cfg, mirrors=mirrors)
+    absent = sorted({g for q in questions for g in q.gold_files if g not in tree.files})
+    if absent:
+        raise UsageError(f"{qfile}: gold files not in the indexed tree of {corpus.name}: {', '.join(absent)}")
+    result = eval_questions(tree.src, tree.index_dir, questions, engine, variants=variants, notify=cfg.notify)
+    return {"corpus": corpus.name, "language": corpus.language, "repo": corpus.repo, "commit": corpus.commit,
+            "embedder": engine.embedder_name, "files": len(tree.files), "chunks": tree.summary.chunks_total,
+            "index_seconds": round(tree.summary.seconds, 1), **result}
+
+
+@dataclass(frozen=True)
+class IndexedTree:
+    """A pinned corpus's indexed tree as it is at its commit: the files, their folder and its index."""
+
+    files: dict[str, bytes]
+    src: Path
+    index_dir: Path
+    summary: IndexSummary
+
+
+def index_pinned(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, *, mirrors: Path) -> IndexedTree:
+    """The pinned tree, unmodified, synced and indexed (incrementally) beside the multi-language eval's.
+
+    Same folder as the multi-language eval: its doc index's embedding cache is keyed by content, so the
+    chunks this tree shares with it are not embedded again."""
+    files = corpus_tree(corpus, mirrors)
+    work = work_dir_for(cfg, engine, f"{corpus.name}-pinned", f"{corpus.repo}@{corpus.commit}")
+    src, index_dir = work / "repo-src", work / "repo-index"
+    _seed_embeddings(index_dir, work / "doc-index" / CACHE_FILE)
+    sync_tree(files, src)
+    summary = index_tree(engine, src, index_dir, cfg, f"{corpus.name}-repo")
+    return IndexedTree(files, src, index_dir, summary)
+
+
+def _seed_embeddings(index_dir: Path, cache: Path) -> None:
+    if not (index_dir / CACHE_FILE).exists() and cache.exists():
+        index_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cache, index_dir / CACHE_FILE)
+
+
+def run_repolevel(corpora: Sequence[PinnedCorpus], engine: Engine, cfg: EvalConfig, *, mirrors: Path,
+                  out_dir: Path | None) -> list[dict]:
+    """Every corpus in turn, then ``summary.md``/``summary.json`` (and ``<corpus>.json``) in ``out_dir``."""
+    results = []
+    for corpus in corpora:
+        result = eval_repo_corpus(corpus, engine, cfg, mirrors=mirrors)
+        if result is None:
+            continue
+        results.append(result)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / f"{corpus.name}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if not results:
+        raise UsageError("no corpus with repository questions could be read: fetch the mirrors named above")
+    if out_dir is not None:
+        summary = summary_json(results)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        (out_dir / "summary.md").write_text(markdown(summary), encoding="utf-8")
+    return results
+
+
+def summary_json(results: Sequence[dict]) -> dict:
+    """Per corpus and method the aggregates, and the mean over every question and over corpora."""
+    methods = list(dict.fromkeys(m for r in results for m in r["methods"]))
+    overall = {}
+    for m in methods:
+        scored = [q["methods"][m] for r in results for q in r["questions"] if m in q["methods"]]
+        corpus_means = [r["aggregate"][m]["coverage"] for r in results if m in r["aggregate"]]
+        overall[m] = {"n": len(scored), "coverage": round(mean(s["coverage"] for s in scored), 4),
+                      "corpus_mean": round(mean(corpus_means), 4),
+                      "all_gold": round(mean(1.0 if s["coverage"] == 1.0 else 0.0 for s in scored), 4)}
+    return {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "methods": methods,
+            "unavailable": {name: why for r in results for name, why in r["unavailable"].items()},
+            "corpora": [{k: v for k, v in r.items() if k != "questions"} for r in results], "overall": overall}
+
+
+def markdown(summary: dict) -> str:
+    """The summary as the table for eval/README.md."""
+    methods = summary["methods"]
+    budget = summary["corpora"][0]["budget_tokens"] if summary["corpora"] else 0
+    lines = [f"# Repository-level questions: gold-file coverage of the assembled chat context ({budget} tokens)",
+             "", "| corpus (questions, files, chunks) | " + " | ".join(methods) + " |",
+             "|---|" + "---|" * len(methods)]
+    for r in summary["corpora"]:
+        cells = [_cell(r["aggregate"].get(m)) for m in methods]
+        lines.append(f"| {r['corpus']} ({r['language']}; {r['aggregate'][methods[-1]]['n']}, {r['files']}, "
+                     f"{r['chunks']}) | " + " | ".join(cells) + " |")
+    cells = [f"**{summary['overall'][m]['coverage']:.3f}** / {summary['overall'][m]['all_gold']:.2f}" for m in methods]
+    lines.append("| all questions | " + " | ".join(cells) + " |")
+    lines += ["", "Cells: mean gold-file coverage / share of questions with every gold file cited "
+              "(files cited on average, tokens used on average)."]
+    for name, why in summary["unavailable"].items():
+        lines.append(f"- `{name}`: not run: {why}.")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(agg: dict | None) -> str:
+    if agg is None:
+        return "—"
+    return f"{agg['coverage']:.3f} / {agg['all_gold']:.2f} ({agg['files_cited']:.1f} files, {agg['tokens']:.0f} tok)"
