@@ -310,11 +310,13 @@ def _seed_embeddings(index_dir: Path, cache: Path) -> None:
 
 
 def run_repolevel(corpora: Sequence[PinnedCorpus], engine: Engine, cfg: EvalConfig, *, mirrors: Path,
-                  out_dir: Path | None) -> list[dict]:
+                  out_dir: Path | None, questions_dir: Path = QUESTIONS_DIR,
+                  variants: Sequence[Variant] = VARIANTS) -> list[dict]:
     """Every corpus in turn, then ``summary.md``/``summary.json`` (and ``<corpus>.json``) in ``out_dir``."""
     results = []
     for corpus in corpora:
-        result = eval_repo_corpus(corpus, engine, cfg, mirrors=mirrors)
+        result = eval_repo_corpus(corpus, engine, cfg, mirrors=mirrors, questions_dir=questions_dir,
+                                  variants=variants)
         if result is None:
             continue
         results.append(result)
