@@ -26,6 +26,7 @@ from .lock import WriterLock
 from .redact import redact_secrets
 from .settings import IndexSettings
 from .store import META_FILE, IndexMeta, IndexStore, chunk_rows
+from .symbols.writer import SYMBOL_FILES, SymbolWriter
 from .types import Chunk, SkipCounts
 from .walk import FileEntry, IgnoreRules, entry_for, walk_repo
 from .watch_status import STATUS_FILE
@@ -80,6 +81,7 @@ class _Prepared:
     sha256: str
     chunks: list[Chunk]
     secrets_redacted: int = 0
+    text: str = ""  # as chunked (secrets redacted): the symbol index reads the same text
 
 
 def resolve_repo(path: str | Path) -> Path:
@@ -145,6 +147,7 @@ class Indexer:
         self.cache: EmbeddingCache | None = None
         self._lock: WriterLock | None = None
         self._version_at_optimize = 0
+        self.symbols: SymbolWriter | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -181,6 +184,7 @@ class Indexer:
                 log.info("chunker changed (%s -> %s): re-chunking every file",
                          previous.chunker_version, CHUNKER_VERSION)
                 self.catalog.forget_all()
+            self.symbols = SymbolWriter.open(self.index_dir, self.root, self.catalog, self.settings)
         except BaseException:
             self.close()
             raise
@@ -203,10 +207,10 @@ class Indexer:
             self.store.meta.builder_pid = 0  # stopped before the index was complete: nobody builds it now
             with suppress(RagpilotError):
                 self.store.write_meta()
-        for res in (self.catalog, self.cache):
+        for res in (self.catalog, self.cache, self.symbols):
             if res is not None:
                 res.close()
-        self.catalog = self.cache = None
+        self.catalog = self.cache = self.symbols = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -331,6 +335,8 @@ class Indexer:
         if deleted:
             self.check_index_dir()
             self.store.replace_files([], deleted)
+            if self.symbols is not None:
+                self.symbols.write([], deleted)
             self.catalog.mark_done([], deleted)
             summary.files_deleted += len(deleted)
         summary.files_skipped = skipped.total
@@ -388,7 +394,7 @@ class Indexer:
                 skipped.add("too-many-chunks", entry.rel)
                 dropped.append(entry.rel)
                 continue
-            prepared.append(_Prepared(entry, digest, chunks, redacted))
+            prepared.append(_Prepared(entry, digest, chunks, redacted, text))
         return prepared, touched, dropped
 
     def _write(self, prepared: list[_Prepared], dropped: list[str], summary: IndexSummary) -> None:
@@ -413,6 +419,8 @@ class Indexer:
         matrix = np.stack([cached[h] for h in hashes]) if chunks else np.zeros((0, self.embedder.dim), np.float32)
         rows = chunk_rows(chunks, matrix, [fts_fields(c) for c in chunks])
         self.store.replace_files(rows, [p.entry.rel for p in prepared] + dropped)
+        if self.symbols is not None:
+            self.symbols.write([(p.entry.rel, p.text) for p in prepared], dropped)
         self.catalog.mark_done(
             [FileRecord(p.entry.rel, p.entry.mtime_ns, p.entry.size, p.sha256, len(p.chunks)) for p in prepared],
             deleted=dropped,
@@ -439,7 +447,7 @@ class Indexer:
 
 # What ``--rebuild`` deletes: the chunk table, the catalog (with its WAL files), meta and watcher status.
 _WIPED = ("lance", META_FILE, META_FILE + ".tmp", CATALOG_FILE, CATALOG_FILE + "-wal", CATALOG_FILE + "-shm",
-          STATUS_FILE)
+          STATUS_FILE, *SYMBOL_FILES)
 
 
 def _public_options(options: dict) -> dict:

@@ -47,6 +47,8 @@ class IndexSettings(BaseSettings):
     # The watcher rebuilds the full-text indices once rows deleted or rewritten since the last build
     # pass this share of the table (BM25 statistics drift until then); 0 keeps them exact every commit.
     fts_rebuild_share: float = Field(default=0.1, ge=0.0)
+    # The symbol index (definitions and references for `ragpilot def/refs/map`), built in the same pass.
+    symbols: bool = Field(True, description="Extract symbols (definitions, references) while indexing.")
 
     def embedder_options(self) -> dict:
         """Options for the embedder registry; ``None`` values are left to each backend's defaults."""
