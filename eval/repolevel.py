@@ -96,12 +96,13 @@ class Variant:
         return base.model_copy(update=top)
 
 
-# The map and graph-expansion settings are added to serving by issue #14; until they exist these two
-# variants report themselves unavailable.
+# The chat's repo-map slice and graph expansion are serving switches (``RepoMapSettings``: RAGPILOT_CHAT_MAP,
+# RAGPILOT_EXPAND_GRAPH); a build without them reports these variants unavailable.
 VARIANTS: tuple[Variant, ...] = (
     Variant("chunks"),
-    Variant("chunks+map", {"repo_map": True}),
-    Variant("chunks+expand", {"expand": True}),
+    Variant("chunks+map", {"repomap.chat_map": True}),
+    Variant("chunks+expand", {"repomap.expand_graph": True}),
+    Variant("chunks+map+expand", {"repomap.chat_map": True, "repomap.expand_graph": True}),
 )
 
 
