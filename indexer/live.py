@@ -3,6 +3,9 @@
 ``ragpilot watch``, ``ragpilot serve`` and ``ragpilot mcp`` all run it: take the writer lock, bring the
 index in line with the working tree (progress recorded as :class:`IndexingState`, data for ``/status``),
 then hand the open indexer to a :class:`RepoWatcher` (or release the lock), and finally stop both.
+The start-up pass writes rows and the full-text index only (the index is searchable at "ready"); the
+watcher then embeds in the background while no change is pending. Without a watcher the pass embeds
+before it releases the lock (phase ``embed``; the index is already searchable then).
 Another process holding the writer lock is either an error (``watch``) or a reason to serve read-only
 (``serve``, ``mcp``: the other process keeps the index current).
 """
@@ -25,7 +28,7 @@ from .watcher import RepoWatcher
 
 log = logging.getLogger(__name__)
 
-WORKING_PHASES = ("pending", "scan", "index", "optimize")
+WORKING_PHASES = ("pending", "scan", "index", "optimize", "embed")
 
 
 @dataclass
@@ -37,6 +40,8 @@ class IndexingState:
     files_total: int = 0
     files_done: int = 0
     chunks_embedded: int = 0
+    embed_done: int = 0  # rows whose vector this pass filled in, of embed_total (phase "embed")
+    embed_total: int = 0
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None
@@ -94,9 +99,10 @@ class LiveIndex:
             st.phase, st.finished_at, st.error = "read-only", time.time(), str(err)
             return False
         try:
-            for event in indexer.run():
+            for event in indexer.run(embed=not watch):
                 st.phase, st.files_total, st.files_done = event.phase, event.files_total, event.files_done
                 st.chunks_embedded = event.chunks_embedded
+                st.embed_done, st.embed_total = event.embed_done, event.embed_total
                 if event.summary is not None:
                     st.summary = event.summary.to_json()
                 if on_progress is not None:

@@ -1,5 +1,13 @@
-"""The indexing orchestrator: walk -> diff against the catalog -> read, filter, chunk -> embed (cached)
--> write to LanceDB -> mark done. It yields :class:`Progress` events; callers decide how to show them.
+"""The indexing orchestrator: walk -> diff against the catalog -> read, filter, chunk -> write to LanceDB
+(vectors from the embedding cache, the rest marked unembedded) -> mark done -> full-text index; then
+embed what is missing and fill the vectors in. It yields :class:`Progress` events; callers decide how
+to show them.
+
+Search first, embed after: embedding is ~100x slower than everything else (15-20 chunks/s on two
+cores, 1.5-2 h for 100k chunks), so rows are written and the index is made ready for (lexical) search
+before any chunk is embedded; hybrid search uses whatever is embedded so far. The embedding phase works
+from the table itself (rows whose ``embedded`` flag is false), so a run killed during it resumes with
+exactly the rows still missing; likely-useful files go first (:func:`embed_order.embed_priority`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import numpy as np
 from .catalog import CATALOG_FILE, Catalog, EmbeddingCache, FileRecord
 from .chunking import CHUNKER_VERSION, chunk_file
 from .codetokens import code_tokens, path_tokens, to_fts_text
+from .embed_order import embed_priority
 from .embedders import Embedder, create_embedder
 from .errors import RagpilotError, UsageError
 from .filters import content_skip_reason, decode_text
@@ -32,6 +41,15 @@ from .walk import FileEntry, IgnoreRules, entry_for, walk_repo
 from .watch_status import STATUS_FILE
 
 log = logging.getLogger(__name__)
+
+# A watcher's edit with at most this many new texts is embedded before its rows are written (its dense
+# results are then never behind); larger batches are written first and embedded after.
+INLINE_EMBED_LIMIT = 64
+# Rows filled in per LanceDB commit in the embedding phase (~7 s of MiniLM on two cores): a kill loses
+# at most this much work (the vectors are in the embedding cache by then anyway).
+EMBED_BATCH_CHUNKS = 128
+# Filled rows leave the full-text indices until folded back in; fold every this many (see fill_vectors).
+EMBED_FOLD_ROWS = 2000
 
 
 @dataclass
@@ -49,6 +67,7 @@ class IndexSummary:
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_cached: int = 0
+    chunks_pending: int = 0  # rows still without their vector at the end (embedding deferred or stopped)
     seconds: float = 0.0
     embed_seconds: float = 0.0
     index_dir: str = ""
@@ -63,7 +82,10 @@ class IndexSummary:
 
 @dataclass
 class Progress:
-    """One step of a run: ``phase`` is scan, index, optimize or done (then ``summary`` is set)."""
+    """One step of a run: ``phase`` is scan, index, optimize, embed or done (then ``summary`` is set).
+
+    Lexical search works from the first ``embed`` event on (the index is ready); ``embed_done`` of
+    ``embed_total`` rows have had their vectors filled in by this run so far."""
 
     phase: str
     files_total: int = 0
@@ -71,6 +93,8 @@ class Progress:
     chunks_embedded: int = 0
     chunks_seen: int = 0
     summary: IndexSummary | None = None
+    embed_done: int = 0
+    embed_total: int = 0
 
 
 @dataclass
@@ -233,8 +257,12 @@ class Indexer:
         return self._lock.lost() if self._lock is not None else None
 
     # ----- full run ----------------------------------------------------------------------------
-    def run(self) -> Iterator[Progress]:
-        """Bring the index in line with the working tree; yields progress, the last event has the summary."""
+    def run(self, *, embed: bool = True) -> Iterator[Progress]:
+        """Bring the index in line with the working tree; yields progress, the last event has the summary.
+
+        The index is ready for search once the files are written (before the first ``embed`` event);
+        then, with ``embed``, every row still missing its vector is embedded. Without it (a server's
+        start-up pass) the rows are left for :meth:`embed_some` to fill in the background."""
         assert self.store and self.catalog, "call open() first"
         t0 = time.perf_counter()
         summary = IndexSummary(index_dir=str(self.index_dir))
@@ -254,13 +282,17 @@ class Indexer:
         summary.files_unchanged = len(walked.files) - len(candidates)
         yield from self._process(candidates, deleted, known, skipped, summary, t0, len(walked.files))
         self.store.mark_ready()
+        if embed:
+            yield from self.embed_pending(summary, files_total=len(walked.files))
+        summary.chunks_pending = self.store.pending_count()
         summary.seconds = time.perf_counter() - t0
         yield Progress("done", len(walked.files), len(walked.files), summary.chunks_embedded,
                        summary.chunks_total, summary)
 
-    def run_to_end(self, on_progress: Callable[[Progress], None] | None = None) -> IndexSummary:
+    def run_to_end(self, on_progress: Callable[[Progress], None] | None = None, *,
+                   embed: bool = True) -> IndexSummary:
         last = None
-        for last in self.run():
+        for last in self.run(embed=embed):
             if on_progress:
                 on_progress(last)
         assert last is not None and last.summary is not None
@@ -303,14 +335,15 @@ class Indexer:
         # be mistaken for "unchanged". Unchanged bytes only refresh the catalog.
         candidates = list(entries.values())
         for _ in self._process(candidates, deleted, known, skipped, summary, t0, len(entries),
-                               force_optimize=False):
+                               force_optimize=False, embed_limit=INLINE_EMBED_LIMIT):
             pass
+        summary.chunks_pending = self.store.pending_count()
         summary.seconds = time.perf_counter() - t0
         return summary
 
     # ----- the shared core ---------------------------------------------------------------------
     def _process(self, candidates, deleted, known, skipped, summary, t0, files_total, *,
-                 force_optimize: bool = True) -> Iterator[Progress]:
+                 force_optimize: bool = True, embed_limit: int = 0) -> Iterator[Progress]:
         assert self.store and self.catalog and self.cache
         changed_anything = bool(deleted)
         done = summary.files_unchanged
@@ -322,7 +355,7 @@ class Indexer:
             self.check_index_dir()  # before every commit: never write into a folder that was removed
             if prepared or dropped:
                 changed_anything = True
-                self._write(prepared, dropped, summary)
+                self._write(prepared, dropped, summary, embed_limit=embed_limit)
                 summary.files_indexed += len(prepared)
                 summary.files_redacted += sum(1 for p in prepared if p.secrets_redacted)
                 summary.secrets_redacted += sum(p.secrets_redacted for p in prepared)
@@ -397,8 +430,11 @@ class Indexer:
             prepared.append(_Prepared(entry, digest, chunks, redacted, text))
         return prepared, touched, dropped
 
-    def _write(self, prepared: list[_Prepared], dropped: list[str], summary: IndexSummary) -> None:
-        """Embed what the cache lacks, commit the batch's rows in one LanceDB commit, then mark done."""
+    def _write(self, prepared: list[_Prepared], dropped: list[str], summary: IndexSummary, *,
+               embed_limit: int = 0) -> None:
+        """Commit the batch's rows in one LanceDB commit, then mark done. Vectors come from the cache;
+        the rest are embedded now only when there are at most ``embed_limit`` of them (a watcher's small
+        edit), otherwise their rows are written unembedded and filled in by :meth:`embed_pending`."""
         assert self.store and self.catalog and self.cache
         chunks = [c for p in prepared for c in p.chunks]
         hashes = [c.content_hash for c in chunks]
@@ -407,17 +443,16 @@ class Indexer:
         for c in chunks:
             if c.content_hash not in cached:
                 missing.setdefault(c.content_hash, c.embed_text)
-        if missing:
-            t = time.perf_counter()
-            vectors = self.embedder.embed_documents(list(missing.values()))
-            summary.embed_seconds += time.perf_counter() - t
-            fresh = dict(zip(missing.keys(), vectors, strict=True))
-            self.cache.put_many(fresh)
-            cached.update(fresh)
-        summary.chunks_embedded += len(missing)
-        summary.chunks_cached += len(chunks) - len(missing)
-        matrix = np.stack([cached[h] for h in hashes]) if chunks else np.zeros((0, self.embedder.dim), np.float32)
-        rows = chunk_rows(chunks, matrix, [fts_fields(c) for c in chunks])
+        if missing and len(missing) <= embed_limit:
+            cached.update(self._embed(missing, summary))
+            summary.chunks_embedded += len(missing)
+            summary.chunks_cached += len(chunks) - len(missing)
+        else:
+            summary.chunks_cached += sum(1 for h in hashes if h not in missing)
+        dim = self.embedder.dim
+        zeros = np.zeros(dim, np.float32)
+        matrix = np.stack([cached.get(h, zeros) for h in hashes]) if chunks else np.zeros((0, dim), np.float32)
+        rows = chunk_rows(chunks, matrix, [fts_fields(c) for c in chunks], [h in cached for h in hashes])
         self.store.replace_files(rows, [p.entry.rel for p in prepared] + dropped)
         if self.symbols is not None:
             self.symbols.write([(p.entry.rel, p.text) for p in prepared], dropped)
@@ -425,6 +460,121 @@ class Indexer:
             [FileRecord(p.entry.rel, p.entry.mtime_ns, p.entry.size, p.sha256, len(p.chunks)) for p in prepared],
             deleted=dropped,
         )
+
+    def _embed(self, texts: dict[str, str], summary: IndexSummary) -> dict[str, np.ndarray]:
+        """Embed ``texts`` (content hash -> embed text) and cache the vectors before any row uses them."""
+        t = time.perf_counter()
+        vectors = self.embedder.embed_documents(list(texts.values()))
+        summary.embed_seconds += time.perf_counter() - t
+        fresh = dict(zip(texts.keys(), vectors, strict=True))
+        assert self.cache
+        self.cache.put_many(fresh)
+        return fresh
+
+    # ----- the embedding phase -----------------------------------------------------------------
+    def embed_pending(self, summary: IndexSummary | None = None, *, files_total: int = 0,
+                      batch_chunks: int = EMBED_BATCH_CHUNKS) -> Iterator[Progress]:
+        """Fill in the vector of every row written without one, likely-useful files first; yields an
+        ``embed`` event per committed batch. Stopping between batches (a kill, Ctrl-C) keeps what was
+        filled in: the next run continues with the rows still missing. Ends with the full-text
+        indices made exact again (filling a vector rewrites its row)."""
+        assert self.store
+        summary = summary if summary is not None else IndexSummary(index_dir=str(self.index_dir))
+        queue = self._embed_queue()
+        total = sum(len(rows) for _, rows in queue)
+        if not total:
+            return
+        log.info("embedding %d chunks of %d files", total, len(queue))
+        done = folded = 0
+        yield Progress("embed", files_total, files_total, summary.chunks_embedded, embed_total=total)
+        for batch in _batches(queue, batch_chunks):
+            folded += self._embed_rows(batch, summary)
+            done += sum(len(rows) for _, rows in batch)
+            if folded >= EMBED_FOLD_ROWS:  # keep filled rows in the full-text indices (flat is slow)
+                self.check_index_dir()
+                self.store.optimize()
+                self.store.write_meta()
+                folded = 0
+            yield Progress("embed", files_total, files_total, summary.chunks_embedded, embed_done=done,
+                           embed_total=total)
+        yield Progress("optimize", files_total, files_total, summary.chunks_embedded, embed_done=done,
+                       embed_total=total)
+        self.check_index_dir()
+        self._maybe_optimize(full_run=True)
+        self.store.write_meta()
+
+    def embed_some(self, max_chunks: int = EMBED_BATCH_CHUNKS) -> int:
+        """One small batch of the embedding phase (the watcher calls it while no change is pending).
+        Returns how many rows still wait for their vector."""
+        assert self.store
+        queue = self._embed_queue()
+        if not queue:
+            return 0
+        batch = next(_batches(queue, max_chunks))
+        summary = IndexSummary(index_dir=str(self.index_dir))
+        self._embed_rows(batch, summary)
+        self._maybe_optimize()
+        self.store.write_meta()
+        return self.store.pending_count()
+
+    def _embed_queue(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The rows without a vector as (path, [(row id, content hash)]), in :func:`embed_priority` order."""
+        assert self.store
+        pending = self.store.pending_rows().to_pydict()
+        by_path: dict[str, list[tuple[str, str]]] = {}
+        for row_id, path, digest in zip(pending["id"], pending["path"], pending["content_hash"], strict=True):
+            by_path.setdefault(path, []).append((row_id, digest))
+        return sorted(by_path.items(), key=lambda item: (embed_priority(item[0]), item[0]))
+
+    def _embed_rows(self, batch: list[tuple[str, list[tuple[str, str]]]], summary: IndexSummary) -> int:
+        """Embed (or take from the cache) the vectors of ``batch``'s rows and fill them in, in one commit.
+
+        The texts to embed are not stored: each file is chunked again, which gives the same chunks when
+        its bytes still match the catalog (chunking costs ~1 % of embedding). A file changed since its
+        rows were written is indexed again instead (its old rows could never be filled)."""
+        assert self.store and self.catalog and self.cache
+        texts: dict[str, str] = {}
+        stale: list[str] = []
+        for path, rows in batch:
+            found = self._embed_texts(path)
+            if not {digest for _, digest in rows} <= found.keys():
+                stale.append(path)
+            texts.update(found)
+        wanted = list(dict.fromkeys(digest for _, rows in batch for _, digest in rows if digest in texts))
+        vectors = self.cache.get_many(wanted)
+        missing = {digest: texts[digest] for digest in wanted if digest not in vectors}
+        if missing:
+            vectors.update(self._embed(missing, summary))
+            summary.chunks_embedded += len(missing)
+        ids = [row_id for _, rows in batch for row_id, digest in rows if digest in vectors]
+        summary.chunks_cached += sum(1 for _, rows in batch for _, d in rows if d in vectors and d not in missing)
+        filled = 0
+        if ids:
+            matrix = np.stack([vectors[digest] for _, rows in batch for _, digest in rows if digest in vectors])
+            self.check_index_dir()
+            filled = self.store.fill_vectors(ids, matrix)
+        if stale:
+            log.info("%d file(s) changed since their rows were written: indexing them again", len(stale))
+            self.update(stale)
+        return filled
+
+    def _embed_texts(self, path: str) -> dict[str, str]:
+        """content hash -> embed text of ``path``'s chunks, when its bytes are still those indexed."""
+        assert self.catalog
+        record = self.catalog.get(path)
+        try:
+            data = (self.root / path).read_bytes()
+        except OSError:
+            return {}
+        if record is None or hashlib.sha256(data).hexdigest() != record.sha256:
+            return {}
+        text = decode_text(data)
+        if text is None:
+            return {}
+        if self.settings.scan_secrets:
+            text, _ = redact_secrets(text, path)
+        chunks = chunk_file(path, text, budget=self.embedder.token_budget(), count_tokens=self.embedder.count_tokens)
+        return {c.content_hash: c.embed_text for c in chunks}
 
     def _maybe_optimize(self, *, full_run: bool = False) -> None:
         """Compact, and keep BM25 statistics in line with the rows.
@@ -443,6 +593,20 @@ class Indexer:
         if exact or rebuild or version - self._version_at_optimize >= 20:
             self.store.optimize(rebuild_fts=rebuild)
             self._version_at_optimize = self.store.table.version
+
+
+def _batches(queue: list[tuple[str, list[tuple[str, str]]]], chunks: int):
+    """Whole files, in order, until a batch holds at least ``chunks`` rows."""
+    batch: list[tuple[str, list[tuple[str, str]]]] = []
+    size = 0
+    for item in queue:
+        batch.append(item)
+        size += len(item[1])
+        if size >= chunks:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 # What ``--rebuild`` deletes: the chunk table, the catalog (with its WAL files), meta and watcher status.

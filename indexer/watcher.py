@@ -5,6 +5,11 @@ the tree has been quiet for ``debounce_s`` (or ``max_batch_delay_s`` after the f
 a file saved five times is indexed once, at its final content, and a checkout of 1,000 files is one or
 a few batches. A failed batch is logged and its paths retried; the worker never dies silently.
 
+While no change is pending, the same worker fills in the vectors of rows written without one (search
+first, embed after: the start-up pass and large batches leave them), ``EMBED_STEP_CHUNKS`` at a time,
+so an edit waits for at most one small step (~2-4 s of MiniLM on two busy cores), never for the whole
+embedding phase.
+
 If the index folder is removed (or replaced) under the watcher, its writer lock no longer guards
 anything: the watcher notices before its next commit or within a heartbeat, stops writing, reports
 "index folder removed", and re-creates the index from scratch under a new lock (or, if another process
@@ -27,6 +32,8 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY_S = 30.0
 MAX_PATH_ATTEMPTS = 4  # a path failing alone this often is dropped until its next change
+EMBED_STEP_CHUNKS = 48  # rows embedded per idle step (see the module docstring)
+_EMBED_STEP = (frozenset(), False)  # what _next_batch returns when the worker should embed
 
 
 class RepoWatcher:
@@ -75,6 +82,7 @@ class RepoWatcher:
         self._index_lost: str | None = None  # set while the index is re-created after its folder vanished
         self._lost_why: str | None = None  # what happened to the folder, until it is re-created
         self._recreated = 0  # times the index was re-created (readers reopen when this changes)
+        self._embed_left = True  # rows may be waiting for their vectors (checked in the next idle step)
 
     # ----- lifecycle ---------------------------------------------------------------------------
     def start(self) -> RepoWatcher:
@@ -150,9 +158,9 @@ class RepoWatcher:
         return self._recreated
 
     def idle(self) -> bool:
-        """Nothing pending and no batch running (tests and benchmarks wait on this)."""
+        """Nothing pending, no batch running and every row embedded (tests and benchmarks wait on this)."""
         with self._cond:
-            return not self._pending and not self._rescan and not self._applying
+            return not self._pending and not self._rescan and not self._applying and not self._embed_left
 
     # ----- event side (observer thread) --------------------------------------------------------
     def _enqueue(self, paths: Iterable[str], rules_changed: bool) -> None:
@@ -183,6 +191,9 @@ class RepoWatcher:
                 taken = self._next_batch()
                 if taken is None:
                     return
+                if taken is _EMBED_STEP:
+                    self._embed_step()
+                    continue
                 try:
                     self._apply(*taken)
                 except IndexLostError as lost:
@@ -208,12 +219,43 @@ class RepoWatcher:
                     if wait <= 0:
                         break
                     self._cond.wait(wait)
+                elif self._embed_left and not self._fatal:
+                    wait = self._not_before - time.monotonic()
+                    if wait <= 0:
+                        self._applying = True
+                        return _EMBED_STEP
+                    self._cond.wait(wait)
                 else:
                     self._cond.wait()
             paths, rescan = self._pending, self._rescan
             self._pending, self._rescan = set(), False
             self._applying = True
             return paths, rescan
+
+    def _embed_step(self) -> None:
+        """One idle step of the embedding phase; a failure backs off like a failed batch."""
+        try:
+            left = self.indexer.embed_some(EMBED_STEP_CHUNKS)
+        except IndexLostError:
+            left = 1
+            self._enqueue((), True)  # the rescan notices the lost folder and re-creates the index
+        except Exception as err:
+            with self._cond:
+                self._failures_in_row += 1
+                delay = min(MAX_RETRY_DELAY_S, 0.5 * 2 ** (self._failures_in_row - 1))
+                self._last_error = f"embedding: {type(err).__name__}: {err}"
+                self._not_before = time.monotonic() + delay
+                self._applying = False
+            log.warning("watch: embedding failed (%s); retrying in %.1fs", self._last_error, delay,
+                        exc_info=not isinstance(err, OSError | RagpilotError))
+            return
+        with self._cond:
+            self._applying = False
+            self._failures_in_row = 0
+            self._embed_left = left > 0
+        if not left:
+            log.info("every chunk of %s is embedded", self.indexer.root)
+            self._status.write()
 
     def _apply(self, paths: set[str], rescan: bool) -> None:
         t0 = time.perf_counter()
@@ -224,7 +266,7 @@ class RepoWatcher:
         try:
             if rescan:
                 self.router.reload()
-                summaries = [self.indexer.run_to_end()]
+                summaries = [self.indexer.run_to_end(embed=False)]
             else:
                 targets = tuple(coalesce(self.indexer.root, paths))
                 if self._failures_in_row and len(targets) > 1:
@@ -249,6 +291,7 @@ class RepoWatcher:
         with self._cond:
             self._applying = False
             self._failures_in_row = 0
+            self._embed_left = True  # a large batch leaves rows to embed (the next idle step checks)
             self._batches_applied += 1
             self._last = report
             for t in targets:
@@ -287,7 +330,7 @@ class RepoWatcher:
         self.indexer.close()
         try:
             self.indexer.open()
-            self.indexer.run_to_end()
+            self.indexer.run_to_end(embed=False)
         except IndexBusyError as err:
             message = f"{why}; another process now writes the new one ({err}); this watcher stopped"
             log.error("%s", message)
@@ -302,6 +345,7 @@ class RepoWatcher:
             return True
         with self._cond:
             self._recreated += 1
+            self._embed_left = True
             self._index_lost = self._lost_why = None
             self._last_error = f"{why}; re-created it and indexed from scratch at {time.strftime('%H:%M:%S')}"
             self._applying = False

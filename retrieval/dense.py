@@ -22,6 +22,11 @@ p50 (101 ms max), all queries p95 70 ms. Finding deleted rows without that scan 
 deletion files (pylance, not installed), hence the scan.
 Tables above ``max_rows`` use LanceDB's own search (with whatever vector index the indexer built).
 
+Rows still waiting for their vector (``embedded`` false, the vector zeros: search first, embed after)
+are left out of the snapshot altogether, so dense search ranks only what is embedded so far; an index
+with nothing embedded yet gives no dense hits (hybrid search is then lexical). Filling a vector in
+rewrites the row under a new row id, which the refresh sees as one row added.
+
 The product runs on ``threads`` BLAS threads (default 1, via threadpoolctl when installed): on two
 shared cores OpenBLAS's own two threads made a 10k-row product median 23 ms instead of 1 ms.
 """
@@ -35,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..indexer.store import TABLE, IndexStore
+from ..indexer.store import EMBEDDED, TABLE, IndexStore
 from .hits import HIT_COLUMNS, Hit, hit_from_row
 
 log = logging.getLogger(__name__)
@@ -182,7 +187,7 @@ class DenseIndex:
     def _load(self, version: int) -> _Snapshot:
         t0 = time.perf_counter()
         pinned = self._pinned(version)
-        data = pinned.search().select(["vector"]).with_row_id(True).limit(None).to_arrow()
+        data = _embedded_only(pinned, pinned.search().select(["vector"]).with_row_id(True)).to_arrow()
         buffer = _Buffer(data.column("_rowid").to_numpy(), _matrix(data.column("vector"), self.store.meta.dim))
         row_ids, vectors = buffer.views()
         log.debug("loaded %d vectors of version %d in %.3f s", len(row_ids), version,
@@ -196,12 +201,12 @@ class DenseIndex:
             return None
         t0 = time.perf_counter()
         pinned = self._pinned(version)
-        ids = pinned.search().select(["_rowid"]).with_row_id(True).limit(None).to_arrow()
+        ids = _embedded_only(pinned, pinned.search().select(["_rowid"]).with_row_id(True)).to_arrow()
         t1 = time.perf_counter()
         current = ids.column("_rowid").to_numpy()
         if current.shape[0] > 1 and not np.all(current[1:] > current[:-1]):  # storage order is ascending
             current = np.sort(current)
-        if current.shape[0] == 0:
+        if current.shape[0] == 0 or snap.n == 0:
             return None
         at = np.minimum(np.searchsorted(current, snap.row_ids), current.shape[0] - 1)
         known = current[at] == snap.row_ids
@@ -232,8 +237,11 @@ class DenseIndex:
 
     # ----- large tables ---------------------------------------------------------------------------
     def _search_lancedb(self, query: np.ndarray, limit: int) -> list[Hit]:
+        search = self.store.table.search(query, vector_column_name="vector")
+        if self.store.has_embedded_column():
+            search = search.where(EMBEDDED, prefilter=True)
         rows = (
-            self.store.table.search(query, vector_column_name="vector")
+            search
             .metric("cosine")
             .nprobes(20)
             .refine_factor(5)
@@ -242,6 +250,13 @@ class DenseIndex:
             .to_list()
         )
         return [hit_from_row(row, 1.0 - float(row["_distance"])) for row in rows]
+
+
+def _embedded_only(table, query):
+    """``query`` over every row, restricted to embedded rows when the table says which those are."""
+    if EMBEDDED in table.schema.names:
+        query = query.where(EMBEDDED)
+    return query.limit(None)
 
 
 def _best(scores: np.ndarray, row_ids: np.ndarray, n: int) -> np.ndarray:

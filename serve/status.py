@@ -30,6 +30,7 @@ def repo_status(root: Path, index_dir: Path) -> dict:
         return {**base, "files": files, "message": incomplete_message(index_dir, meta, str(root)),
                 "watcher": read_watcher_status(index_dir)}
     store = IndexStore.open(index_dir)
+    embedded, chunks = store.embedded_counts()
     return {
         **base,
         "embedder": meta.embedder_name,
@@ -37,8 +38,15 @@ def repo_status(root: Path, index_dir: Path) -> dict:
         "dim": meta.dim,
         "chunker_version": meta.chunker_version,
         "files": files,
-        "chunks": store.count_chunks(),
+        "chunks": chunks,
+        # Dense search covers the embedded chunks (search first, embed after); lexical covers all.
+        "embedded": coverage(embedded, chunks),
         "created_at": meta.created_at,
         "updated_at": meta.updated_at,
         "watcher": read_watcher_status(index_dir),
     }
+
+
+def coverage(embedded: int, chunks: int) -> dict:
+    """How much of an index dense search covers, as reported by status, /status, /health and searches."""
+    return {"chunks": embedded, "of": chunks, "complete": embedded >= chunks}

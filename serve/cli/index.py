@@ -72,6 +72,13 @@ def status_cmd(obj, path: Path, index_dir, as_json) -> None:
     out.print(f"  index     {esc(info['index_dir'])}")
     out.print(f"  embedder  {esc(info['embedder'])} ({esc(info['embedder_id'])}, {info['dim']}-d)")
     out.print(f"  files     {info['files']}    chunks {info['chunks']}")
+    embedded = info.get("embedded") or {}
+    if embedded and not embedded.get("complete"):
+        share = embedded["chunks"] / max(1, embedded["of"])
+        out.print(f"  embedded  {embedded['chunks']} of {embedded['of']} chunks ({share:.0%}): hybrid search uses "
+                  "these, lexical search all; `ragpilot index` (or a running watch/serve) embeds the rest")
+    else:
+        out.print(f"  embedded  all {info['chunks']} chunks")
     out.print(f"  updated   {updated}")
     watcher = info.get("watcher") or {}
     if watcher.get("live"):

@@ -40,16 +40,24 @@ class TerminalSafeFormatter(logging.Formatter):
 
 
 def run_with_progress(indexer: Indexer, *, quiet: bool) -> IndexSummary:
-    """Run ``indexer`` to the end: a progress bar on a terminal, a line every 2 s otherwise."""
+    """Run ``indexer`` to the end: a progress bar on a terminal, a line every 2 s otherwise. The files are
+    written first (then search works, lexically), then the chunks embedded, with their own bar and ETA."""
     if quiet:
         return indexer.run_to_end()
+    embedding = EmbedClock()
     if not err.is_terminal:
         last_line = 0.0
 
         def plain(ev: Progress) -> None:
             nonlocal last_line
             now = time.monotonic()
-            if ev.phase != "index" or now - last_line >= 2 or ev.files_done == ev.files_total:
+            if ev.phase == "embed":
+                if embedding.start(ev):
+                    err.print(SEARCHABLE.format(n=ev.embed_total))
+                if now - last_line >= 2 or ev.embed_done == ev.embed_total:
+                    last_line = now
+                    err.print(f"embed: {ev.embed_done}/{ev.embed_total} chunks embedded, {embedding.eta(ev)}")
+            elif ev.phase != "index" or now - last_line >= 2 or ev.files_done == ev.files_total:
                 last_line = now
                 err.print(f"{ev.phase}: {ev.files_done}/{ev.files_total} files, {ev.chunks_embedded} chunks embedded")
 
@@ -59,19 +67,53 @@ def run_with_progress(indexer: Indexer, *, quiet: bool) -> IndexSummary:
 
     started = time.monotonic()
     columns = [
-        TextColumn("[bold]{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+        TextColumn("[bold]{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
         TextColumn("{task.fields[chunks]} chunks embedded ({task.fields[rate]:.1f}/s)"),
         TimeElapsedColumn(), TimeRemainingColumn(),
     ]
     with Bar(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("index", total=None, phase="scan", chunks=0, rate=0.0)
+        task = bar.add_task("index", total=None, phase="scan", chunks=0, rate=0.0, unit="files")
 
         def fancy(ev: Progress) -> None:
+            if ev.phase == "embed" or embedding.started:  # the bar now counts chunks (rich's ETA follows)
+                if embedding.start(ev):
+                    bar.console.print(SEARCHABLE.format(n=ev.embed_total))
+                    bar.reset(task, total=ev.embed_total, completed=0, unit="chunks")
+                bar.update(task, completed=ev.embed_done, phase=ev.phase, chunks=ev.chunks_embedded,
+                           rate=embedding.rate(ev))
+                return
             elapsed = max(time.monotonic() - started, 1e-6)
             bar.update(task, total=ev.files_total or None, completed=ev.files_done, phase=ev.phase,
                        chunks=ev.chunks_embedded, rate=ev.chunks_embedded / elapsed)
 
         return indexer.run_to_end(fancy)
+
+
+SEARCHABLE = "[green]searchable now[/] (lexical); embedding {n} chunks for hybrid search ..."
+
+
+class EmbedClock:
+    """When the embedding phase started, and its rate and time left so far."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+
+    def start(self, ev: Progress) -> bool:
+        """True on the phase's first event."""
+        if self.started is not None:
+            return False
+        self.started = time.monotonic()
+        return True
+
+    def rate(self, ev: Progress) -> float:
+        return ev.embed_done / max(time.monotonic() - (self.started or time.monotonic()), 1e-6)
+
+    def eta(self, ev: Progress) -> str:
+        rate = self.rate(ev)
+        if not ev.embed_done or rate <= 0:
+            return "ETA unknown"
+        left = (ev.embed_total - ev.embed_done) / rate
+        return f"{rate:.1f}/s, ETA {int(left // 60)}:{int(left % 60):02d}"
 
 
 def print_summary(s: IndexSummary) -> None:
@@ -81,6 +123,9 @@ def print_summary(s: IndexSummary) -> None:
         f"{s.files_deleted} deleted, {s.files_skipped} skipped; "
         f"{s.chunks_embedded} chunks embedded ({s.chunks_cached} from cache), {s.chunks_total} in the index"
     )
+    if s.chunks_pending:
+        out.print(f"[yellow]{s.chunks_pending} of {s.chunks_total} chunks are not embedded yet[/] (search covers "
+                  "them lexically); run `ragpilot index` again to embed them")
     if s.skipped_by_reason:
         reasons = ", ".join(f"{esc(reason)} {n}" for reason, n in s.skipped_by_reason.items())
         out.print(f"skipped by reason: {reasons}")

@@ -1,4 +1,5 @@
-"""``GET /health`` (no auth: liveness only, reveals nothing) and ``GET /status`` (per repository)."""
+"""``GET /health`` (no auth: liveness, and how much of the served indexes is embedded: counts only, no
+names or paths) and ``GET /status`` (per repository)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from ...indexer.errors import RagpilotError
 from ..state import get_state
+from ..status import coverage
 
 router = APIRouter()
 
@@ -20,8 +23,21 @@ def _version() -> str:
 
 
 @router.get("/health")
-async def health() -> dict:
-    return {"status": "ok"}
+async def health(request: Request) -> dict:
+    """``embedded``: chunks with their vector, of all chunks, summed over the repositories whose index can
+    be searched now (search first, embed after: hybrid search covers the embedded ones)."""
+    return {"status": "ok", "embedded": await run_in_threadpool(_embedded, request)}
+
+
+def _embedded(request: Request) -> dict:
+    embedded = total = 0
+    for repo in get_state(request).repos.repos:
+        try:
+            done, chunks = repo.searcher.store.embedded_counts()
+        except (RagpilotError, OSError):  # not indexed yet, being re-created: liveness must still answer
+            continue
+        embedded, total = embedded + done, total + chunks
+    return coverage(embedded, total)
 
 
 @router.get("/status")
