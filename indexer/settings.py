@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 
-import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .location import default_home, index_location
 
 # The one default embedder name: all-MiniLM-L6-v2 as int8 ONNX, packaged, runs on the base install (no
 # PyTorch). bench/bench_embedders.py on 300 stdlib functions, one thread, batch 32: cosine to fp32 PyTorch
@@ -22,7 +21,7 @@ class IndexSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAGPILOT_", extra="ignore")
 
-    home: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("ragpilot")))
+    home: Path = Field(default_factory=default_home)
     index_dir: Path | None = Field(None, description="Index location (default: under $RAGPILOT_HOME).")
     embedder: str = Field(DEFAULT_EMBEDDER, description="Embedder name (see `ragpilot embedders`).")
     embed_model: str | None = Field(
@@ -63,9 +62,4 @@ class IndexSettings(BaseSettings):
 
     def index_dir_for(self, repo_root: Path) -> Path:
         """Where ``repo_root``'s index lives: ``--index-dir``, else ``$RAGPILOT_HOME/indexes/<name>-<hash>``."""
-        if self.index_dir is not None:
-            return self.index_dir.expanduser().resolve()
-        root = repo_root.resolve()
-        digest = hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", root.name)[:40] or "root"
-        return (self.home.expanduser() / "indexes" / f"{name}-{digest}").resolve()
+        return index_location(repo_root, home=self.home, index_dir=self.index_dir)

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import types
 import typing
-from pathlib import Path
 
 import click
 from pydantic import BaseModel
 
-from ...indexer.errors import UsageError
 from ...indexer.settings import IndexSettings
+from .quick_options import (  # noqa: F401 - re-exported: one definition for every command
+    find_repo_root,
+    index_dir_option,
+    nonempty_path,
+    nonempty_paths,
+    repo_argument,
+    repo_paths_argument,
+)
 
 
 def field_help(model: type[BaseModel], name: str) -> str:
@@ -57,22 +63,6 @@ def setting_option(model: type[BaseModel], name: str, *decls: str, **kwargs):
     return click.option(*flags, **options)
 
 
-def nonempty_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
-    """``""`` (an unset shell variable) would silently mean the current directory: refuse it."""
-    if value is None:
-        return None
-    if not value.strip():
-        raise UsageError(f"{param.human_readable_name}: the path is empty")
-    return Path(value)
-
-
-def nonempty_paths(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Path, ...]:
-    """``""`` (an unset shell variable) would silently mean the current directory: refuse it."""
-    if any(not v.strip() for v in values):
-        raise UsageError("a repository path is empty (an unset shell variable?)")
-    return tuple(Path(v) for v in values)
-
-
 def embedder_options(f):
     """Flags shared by every command that may build an embedder. The machine-level ones (workers,
     device) go straight into the context object that :func:`index_settings` reads, so the commands'
@@ -90,27 +80,6 @@ def _into_obj(ctx: click.Context, param: click.Parameter, value):
     if value is not None:
         ctx.ensure_object(dict)[param.name] = value
     return value
-
-
-def index_dir_option(f):
-    return setting_option(IndexSettings, "index_dir", type=click.Path(), callback=nonempty_path)(f)
-
-
-def repo_argument(f):
-    return click.argument("path", default=".", type=click.Path(), callback=nonempty_path)(f)
-
-
-def repo_paths_argument(f):
-    return click.argument("paths", nargs=-1, type=click.Path(), callback=nonempty_paths)(f)
-
-
-def find_repo_root(start: Path) -> Path:
-    """The enclosing git work tree of ``start`` (like git does), else ``start`` itself."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return start
 
 
 def index_settings(ctx_obj: dict, **overrides) -> IndexSettings:

@@ -1,4 +1,10 @@
-"""``ragpilot search``: hybrid search from the terminal, printed as code or as JSON."""
+"""``ragpilot search``: hybrid search from the terminal, printed as code or as JSON.
+
+When a ``ragpilot serve`` or ``ragpilot watch`` already holds the repository, the search is one
+loopback request to it (``server_client.py``); otherwise, or with ``--direct`` /
+``RAGPILOT_NO_SERVER=1``, this process opens the index (``search_direct.py``). Both give the same
+JSON, printed by the same code. Nothing heavy is imported until the direct path is taken.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,19 @@ from pathlib import Path
 
 import click
 
-from ...indexer.errors import IndexMissingError, UsageError
-from ...indexer.pipeline import resolve_repo
-from ...indexer.store import IndexStore
-from ...retrieval.rerankers import create_reranker
-from ...retrieval.searcher import MODES, Searcher
-from ...retrieval.settings import DEFAULT_RERANKER, MAX_K, RetrievalSettings
+from ...indexer.errors import UsageError
+from ...indexer.location import index_dir_from_env, resolve_repo
+from ...retrieval.hits import FileHit, Hit
 from ..terminal_text import terminal_safe
-from .options import find_repo_root, index_dir_option, index_settings, nonempty_path
 from .output import err, esc, out
+from .quick_options import find_repo_root, index_dir_option, nonempty_path
+from .server_client import ask_holder, server_disabled
+
+# retrieval.searcher.MODES and retrieval.settings' MAX_K / DEFAULT_RERANKER, without importing lancedb
+# or pydantic-settings (tests/serve/test_cli_search_via_holder.py keeps them equal)
+MODES = ("hybrid", "dense", "lexical")
+MAX_K = 200
+DEFAULT_RERANKER = "onnx-cross-encoder"
 
 
 @click.command("search")
@@ -31,43 +41,50 @@ from .output import err, esc, out
 @click.option("--files", "files", is_flag=True,
               help="Rank files, not chunks: one line per file with its best places (-k counts files).")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON list.")
-@click.pass_obj
-def search_cmd(obj, query, repo, index_dir, k, mode, rerank, reranker, reranker_model, files, as_json) -> None:
+@click.option("--direct", is_flag=True,
+              help="Open the index here even if a running serve/watch holds it (also RAGPILOT_NO_SERVER=1).")
+def search_cmd(query, repo, index_dir, k, mode, rerank, reranker, reranker_model, files, as_json,
+               direct) -> None:
     """Search the index of a repository."""
     # Bytes that are not UTF-8 reach argv as lone surrogates: search with U+FFFD instead of crashing.
     text = " ".join(query).encode("utf-8", "surrogateescape").decode("utf-8", "replace").strip()
     if not text:
         raise UsageError("the query is empty")
+    if files and rerank:
+        raise UsageError("--files ranks files without a reranker: drop --rerank")
     root = resolve_repo(repo) if repo is not None else find_repo_root(Path.cwd())
-    settings = index_settings(obj, index_dir=index_dir)
-    index_path = settings.index_dir_for(root)
-    if IndexStore.read_meta(index_path) is None:
-        raise IndexMissingError(f"{root} is not indexed yet: run `ragpilot index {root}`")
-    if files:
-        if rerank:
-            raise UsageError("--files ranks files without a reranker: drop --rerank")
-        ranked = Searcher.for_index(index_path, settings=RetrievalSettings()).search_files(text, k=k, mode=mode)
-        if as_json:
-            click.echo(json.dumps([f.to_json() for f in ranked], ensure_ascii=False))
-        else:
-            print_files(ranked)
-        return
-    ranker = create_reranker(reranker, **reranker_options(reranker, reranker_model)) if rerank else None
-    searcher = Searcher.for_index(index_path, reranker=ranker, settings=RetrievalSettings())  # RAGPILOT_* knobs
-    hits = searcher.search(text, k=k, mode=mode, rerank=rerank)
-    if hits.rerank_error:
-        err.print(f"[yellow]warning:[/] reranking failed ({esc(hits.rerank_error)}); showing the fused order")
+    index_path = index_dir_from_env(root, index_dir)
+    answer = None
+    # Reranking stays here: a holder's reranker may differ, and its answer cannot carry a rerank failure.
+    if not (direct or rerank or server_disabled()):
+        answer = ask_holder(root, index_path, {"query": text, "k": k, "mode": mode, "files": files})
+    if answer is None:
+        from .search_direct import search_directly  # lancedb, the embedder: only when needed
+
+        answer = search_directly(root, index_path, text, k=k, mode=mode, files=files, rerank=rerank,
+                                 reranker=reranker, reranker_model=reranker_model)
+    if answer.rerank_error:
+        err.print(f"[yellow]warning:[/] reranking failed ({esc(answer.rerank_error)}); showing the fused order")
+    embedded = answer.embedded
+    if embedded and not embedded.get("complete") and mode != "lexical":
+        err.print(f"[yellow]note:[/] {embedded['chunks']} of {embedded['of']} chunks are embedded so far: "
+                  "dense search ranks those, lexical search all of them")
     if as_json:
-        click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
-        return
-    print_hits(hits)
+        click.echo(json.dumps(answer.items, ensure_ascii=False))
+    elif files:
+        print_files([file_from_json(f) for f in answer.items])
+    else:
+        print_hits([hit_from_json(h) for h in answer.items])
 
 
-def reranker_options(name: str, model: str | None) -> dict:
-    """``--reranker-model`` means a URL for the HTTP backend and a model for the local ones."""
-    if model is None:
-        return {}
-    return {"url": model} if name == "tei" else {"model": model}
+def hit_from_json(data: dict) -> Hit:
+    return Hit(path=data["path"], start_line=data["start_line"], end_line=data["end_line"], score=data["score"],
+               symbol=data.get("symbol") or "", language=data.get("language") or "", content=data.get("content") or "")
+
+
+def file_from_json(data: dict) -> FileHit:
+    return FileHit(path=data["path"], score=data["score"], language=data.get("language") or "",
+                   places=tuple(hit_from_json(p) for p in data.get("places", ())))
 
 
 def print_files(files) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
 
 from ..continue_config import base_url, config_json, config_yaml
+from ..discovery import loopback_host, new_token
 from ..llm import available as available_backends
 from ..settings import ServeSettings
 from .options import embedder_options, index_dir_option, repo_paths_argument, setting_option
@@ -23,6 +25,7 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @setting_option(ServeSettings, "host")
 @setting_option(ServeSettings, "port")
 @setting_option(ServeSettings, "api_key")
+@setting_option(ServeSettings, "keys_file", "--keys", "keys_file", type=EXISTING_FILE)
 @click.option("--insecure-no-auth", is_flag=True, help=ServeSettings.model_fields["insecure_no_auth"].description)
 @setting_option(ServeSettings, "chat_backend", "--backend", "chat_backend", type=click.Choice(available_backends()))
 @setting_option(ServeSettings, "model", type=EXISTING_FILE)
@@ -45,6 +48,7 @@ def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch,
     import uvicorn
 
     from ..app import create_app
+    from ..holder import HolderTokenCheck, holding, records_for
     from ..repos import RepoSet
 
     settings = serve_settings(obj, paths, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
@@ -58,14 +62,21 @@ def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch,
         # Indexing starts once the models are loaded: llama-cpp silences stdout/stderr while it loads.
         app = create_app(settings, repos=repos,
                          on_startup=lambda: repos.begin(settings, on_progress=ProgressLines()))
+        # `ragpilot search` asks this process instead of loading the index again (see discovery.py).
+        token, host = new_token(), loopback_host(settings.host)
+        app.add_middleware(HolderTokenCheck, token=token)
+        records = [] if host is None or settings.port == 0 else records_for(
+            repos, kind="serve", host=host, port=settings.port, pid=os.getpid(), token=token,
+            needs_api_key=settings.needs_key)
         url = base_url(settings)
         say(f"ragpilot serving {esc(', '.join(str(r.root) for r in repos.repos))}")
         say(f"  Continue context provider  {url}/retrieve")
         say(f"  OpenAI-compatible API      {url}/v1  (models: ragpilot, ragpilot-raw)")
         say(f"  status                     {url}/status    (`ragpilot continue-config` prints a config)")
         verbose = logging.getLogger().level <= logging.INFO
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info" if verbose else "warning",
-                    access_log=verbose)
+        with holding(records):
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="info" if verbose else "warning",
+                        access_log=verbose)
     finally:
         repos.close()
 

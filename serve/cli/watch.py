@@ -1,13 +1,26 @@
-"""``ragpilot watch``: index a repository, then keep its index live until Ctrl-C."""
+"""``ragpilot watch``: index a repository, then keep its index live until Ctrl-C.
+
+While it watches, it also answers ``ragpilot search`` for that repository on a loopback port (see
+``serve/holder.py``): the watcher already holds the embedder and the index, so a search from another
+terminal skips loading them. SIGTERM stops it as Ctrl-C does, so the writer lock is released and
+the holder record removed.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
 
-from ...indexer.pipeline import resolve_repo
 from ...indexer.live import watch_repo
+from ...indexer.pipeline import resolve_repo
+from ...retrieval.settings import RetrievalSettings
+from ..discovery import new_token
+from ..holder import SearchEndpoint, holding, records_for
+from ..repos import RepoSet, ServedRepo
 from .options import embedder_options, index_dir_option, index_settings, repo_argument
 from .output import err, esc, out
 
@@ -24,9 +37,6 @@ def watch_cmd(obj, path: Path, index_dir, embedder, embed_model, embed_url, poll
                               embed_url=embed_url)
     root = resolve_repo(path)
 
-    def on_ready(watcher) -> None:
-        err.print(f"watching [bold]{esc(root)}[/] ({watcher.state().backend}); Ctrl-C to stop")
-
     def on_batch(report) -> None:
         what = "rescan" if report.rescan else f"{report.files} files"
         if report.ok:
@@ -34,5 +44,42 @@ def watch_cmd(obj, path: Path, index_dir, embedder, embed_model, embed_url, poll
         else:
             err.print(f"[yellow]batch failed ({what}):[/] {esc(report.error)}; will retry")
 
-    watch_repo(root, settings, on_batch=on_batch, on_ready=on_ready, polling=True if polling else None)
+    with ExitStack() as held, _sigterm_as_ctrl_c():
+        def on_ready(watcher) -> None:
+            held.enter_context(answering_search(root, settings, watcher))
+            err.print(f"watching [bold]{esc(root)}[/] ({watcher.state().backend}); Ctrl-C to stop")
+
+        watch_repo(root, settings, on_batch=on_batch, on_ready=on_ready, polling=True if polling else None)
     err.print("watcher stopped")
+
+
+@contextmanager
+def answering_search(root: Path, settings, watcher):
+    """The loopback search endpoint over the watcher's own embedder, announced while it runs."""
+    repo = ServedRepo(root, settings, embedder=watcher.indexer.embedder, retrieval=RetrievalSettings())
+    repos = RepoSet([repo])
+    token = new_token()
+    try:
+        with SearchEndpoint(repos, token) as endpoint, holding(records_for(
+                repos, kind="watch", host=endpoint.host, port=endpoint.port, pid=os.getpid(), token=token)):
+            yield endpoint
+    finally:
+        repos.close()
+
+
+@contextmanager
+def _sigterm_as_ctrl_c():
+    """``kill`` (SIGTERM) ends the watch cleanly, as Ctrl-C does, instead of dropping the process."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (the CLI driven in a test): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,70 @@
+"""Where things are, computed with the standard library only: a repository's root and its index folder.
+
+``IndexSettings.index_dir_for`` and the quick CLI paths (``ragpilot search`` asking a running server,
+``ragpilot status``) share :func:`index_location`; the quick paths read ``RAGPILOT_HOME`` and
+``RAGPILOT_INDEX_DIR`` with :func:`index_dir_from_env` instead of building the settings model, because
+importing pydantic-settings alone costs several times a bare Python start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import platformdirs
+
+from .errors import UsageError
+
+
+def index_location(repo_root: Path, *, home: Path, index_dir: Path | None = None) -> Path:
+    """``index_dir`` if given, else ``<home>/indexes/<name>-<hash of the root>``."""
+    if index_dir is not None:
+        return index_dir.expanduser().resolve()
+    root = repo_root.resolve()
+    digest = hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", root.name)[:40] or "root"
+    return (home.expanduser() / "indexes" / f"{name}-{digest}").resolve()
+
+
+def default_home() -> Path:
+    """``$RAGPILOT_HOME``'s default: the platform's per-user data folder."""
+    return Path(platformdirs.user_data_dir("ragpilot"))
+
+
+def setting_from_env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """``RAGPILOT_<NAME>`` as the settings models read it: the prefix and name in any case."""
+    environ = os.environ if environ is None else environ
+    wanted = f"ragpilot_{name}".lower()
+    for key, value in environ.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def index_dir_from_env(repo_root: Path, index_dir: Path | None = None,
+                       environ: Mapping[str, str] | None = None) -> Path:
+    """What ``IndexSettings(index_dir=index_dir).index_dir_for(repo_root)`` answers, without pydantic."""
+    if index_dir is None:
+        value = setting_from_env("index_dir", environ)
+        index_dir = Path(value) if value is not None else None
+    if index_dir is not None:
+        return index_location(repo_root, home=Path(), index_dir=index_dir)
+    home = setting_from_env("home", environ)
+    return index_location(repo_root, home=Path(home) if home is not None else default_home())
+
+
+def resolve_repo(path: str | Path) -> Path:
+    """The repository root for ``path``: must be an existing directory (a clear error otherwise)."""
+    if not str(path).strip():
+        raise UsageError("the repository path is empty")
+    root = Path(path).expanduser()
+    if root.is_symlink() and not root.exists():
+        raise UsageError(f"{path}: a broken or looping symlink, not a directory")
+    if not root.exists():
+        raise UsageError(f"{path}: no such directory")
+    if not root.is_dir():
+        raise UsageError(f"{path}: not a directory (ragpilot indexes a repository folder)")
+    return root.resolve()
