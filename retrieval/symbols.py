@@ -39,7 +39,7 @@ _FUZZY_CANDIDATE_NAMES = 200
 
 # Match tiers, best first.
 EXACT, NOCASE, QUALIFIED, PREFIX, SUBSTRING, TYPO = "exact", "case-insensitive", "qualified", "prefix", "substring", "fuzzy"
-_TIERS = (EXACT, NOCASE, QUALIFIED, PREFIX, SUBSTRING, TYPO)
+MATCH_TIERS = (EXACT, NOCASE, QUALIFIED, PREFIX, SUBSTRING, TYPO)
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec|specs)/|(^|/)test_[^/]*$|_test\.[^/.]+$"
                         r"|\.(test|spec)\.[^/.]+$|(^|/)conftest\.py$|Tests?\.(java|cs|kt|scala)$")
 _SEPARATORS = re.compile(r"::|#|->|/")
@@ -147,7 +147,7 @@ def find_symbol(index_dir: Path, name: str, *, fuzzy: bool = True, kind: str | N
             if kind is not None and d.kind != kind:
                 continue
             tier = tier_of(d)
-            if tier is not None and (d not in found or _TIERS.index(tier) < _TIERS.index(found[d])):
+            if tier is not None and (d not in found or MATCH_TIERS.index(tier) < MATCH_TIERS.index(found[d])):
                 found[d] = tier
 
     with SymbolStore(index_dir, readonly=True) as store:
@@ -177,7 +177,7 @@ def find_symbol(index_dir: Path, name: str, *, fuzzy: bool = True, kind: str | N
 
                 add(store.definitions_in(names.spellings(tiers)), loose)
     ranked = sorted(found.items(), key=lambda item: (
-        _TIERS.index(item[1]), is_test_path(item[0].path), len(item[0].name), len(item[0].qualified),
+        MATCH_TIERS.index(item[1]), is_test_path(item[0].path), len(item[0].name), len(item[0].qualified),
         item[0].path, item[0].line_start, item[0].qualified))
     return [SymbolMatch(d, tier) for d, tier in ranked[:limit]]
 
