@@ -24,6 +24,7 @@ from .models import ModelCatalog, chat_backend_from, completion_backend_from
 from .openapi import install_openapi
 from .repos import ProgressHook, RepoSet
 from .routes import continue_provider, health, openai, openai_chat, search, web
+from .routes import map as map_route
 from .routes import symbols as symbols_route
 from .settings import ServeSettings
 from .state import AppState, set_state
@@ -73,7 +74,7 @@ def create_app(
     app = FastAPI(title="ragpilot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     install_openapi(app)
-    for module in (health, continue_provider, search, symbols_route, openai, openai_chat, web):
+    for module in (health, continue_provider, search, map_route, symbols_route, openai, openai_chat, web):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(BearerAuthMiddleware, api_key=settings.api_key)  # outermost: no key, no body read

@@ -1,5 +1,6 @@
 """Ready-to-paste Continue configuration (config.yaml and the older config.json) for a ragpilot server:
-the ``http`` context provider, an ``openai``-provider chat model on ragpilot's ``/v1``, and the MCP server.
+two ``http`` context providers (code snippets, and the repo map: ``/retrieve`` with ``options.map``), an
+``openai``-provider chat model on ragpilot's ``/v1``, and the MCP server.
 
 Values are written as JSON scalars, which YAML reads unchanged (no YAML library needed).
 """
@@ -35,11 +36,19 @@ def _parts(settings: ServeSettings, repos: Sequence[Path], show_key: bool) -> di
         "description": "Code from the ragpilot index",
         "options": {"k": settings.k},
     }
+    map_params: dict = {
+        "url": f"{url}/retrieve",
+        "title": "ragpilot-map",  # Continue needs a unique title per http provider
+        "displayTitle": "Repository map",
+        "description": "The repository's important files and their signatures (ragpilot)",
+        "options": {"map": True},
+    }
     if key:
         params["headers"] = {"Authorization": f"Bearer {key}"}
+        map_params["headers"] = {"Authorization": f"Bearer {key}"}
     model = {"provider": "openai", "model": RAG_MODEL, "apiBase": f"{url}/v1", "apiKey": key or "ragpilot"}
     mcp_args = ["mcp", *[str(p) for p in repos[:1]]]
-    return {"params": params, "model": model, "mcp_args": mcp_args}
+    return {"params": params, "map_params": map_params, "model": model, "mcp_args": mcp_args}
 
 
 def config_yaml(settings: ServeSettings, repos: Sequence[Path], *, show_key: bool = False) -> str:
@@ -55,12 +64,10 @@ def config_yaml(settings: ServeSettings, repos: Sequence[Path], *, show_key: boo
         f"    apiKey: {j(p['model']['apiKey'])}",
         "    roles: [chat, edit]",
         "context:",
-        "  - provider: http",
-        "    name: ragpilot",
-        "    params:",
     ]
-    for name, value in p["params"].items():
-        lines.append(f"      {name}: {j(value)}")
+    for provider_name, params in (("ragpilot", p["params"]), ("ragpilot-map", p["map_params"])):
+        lines += ["  - provider: http", f"    name: {provider_name}", "    params:"]
+        lines += [f"      {name}: {j(value)}" for name, value in params.items()]
     lines += [
         "mcpServers:",
         "  - name: ragpilot",
@@ -74,7 +81,7 @@ def config_json(settings: ServeSettings, repos: Sequence[Path], *, show_key: boo
     p = _parts(settings, repos, show_key)
     doc = {
         "models": [{"title": "ragpilot (RAG)", **p["model"]}],
-        "contextProviders": [{"name": "http", "params": p["params"]}],
+        "contextProviders": [{"name": "http", "params": p["params"]}, {"name": "http", "params": p["map_params"]}],
         "experimental": {
             "modelContextProtocolServers": [
                 {"transport": {"type": "stdio", "command": "ragpilot", "args": p["mcp_args"]}}

@@ -97,6 +97,7 @@ class RetrieveOptions(_Lenient):
     rerank: bool | None = None
     mode: Literal["hybrid", "dense", "lexical"] | None = None
     budget_tokens: int | None = Field(None, ge=1)
+    map: bool | None = None  # a repo map (files and key signatures) instead of code snippets
 
 
 class RetrieveRequest(_Body):
@@ -124,6 +125,15 @@ class SearchRequest(_Body):
     files: bool = Field(False, description=(
         "Rank files instead of chunks: the answer lists the k best files as {path, score, language, "
         "places, repo}, places being up to 3 of the file's best hits. Cannot be combined with rerank."))
+
+
+# ----- the repo map ---------------------------------------------------------------------------------
+class MapRequest(_Body):
+    question: str | None = Field(None, max_length=MAX_QUERY_CHARS, description=(
+        "Personalise the map: files and identifiers it names and the files chunk search finds for it come "
+        "first. Leave it out for the repository's overall map; an empty question is refused."))
+    tokens: int | None = Field(None, description="Token budget of the map (the server's bounds apply).")
+    repo: str | None = None
 
 
 # ----- OpenAI-compatible ----------------------------------------------------------------------------

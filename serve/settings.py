@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..indexer.errors import UsageError
 from ..indexer.settings import IndexSettings
+from ..retrieval.repomap_settings import RepoMapSettings
 from ..retrieval.settings import DEFAULT_RERANKER, MAX_K, RetrievalSettings
 
 DEFAULT_PORT = 8765
@@ -30,6 +31,7 @@ class ServeSettings(BaseSettings):
     repos: list[Path] = Field(default_factory=list)
     index: IndexSettings = Field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    repomap: RepoMapSettings = Field(default_factory=RepoMapSettings)  # repo map, chat map slice, expansion
 
     # network and access
     host: str = Field("127.0.0.1", description="Interface to bind (other than loopback needs --api-key).")

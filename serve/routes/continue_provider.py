@@ -4,6 +4,8 @@ https://docs.continue.dev/customize/context-providers#http; SERVING.md describes
 Continue sends ``{query, fullInput, options?, workspacePath?}`` (``query`` usually empty: the question
 is ``fullInput``) and shows whatever list comes back as context items, formatted here like
 Continue's own codebase provider. Errors are a 4xx/5xx whose body is still a list of one item.
+With ``options.map: true`` (the second provider ``ragpilot continue-config`` declares) the answer is the
+repo map instead, one item per repository, personalised by the question (``budget_tokens`` is its budget).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ...indexer.errors import UsageError
 from ...retrieval.render import fenced
-from ..rag import Snippet
+from ...retrieval.repomap import RepoMap
+from ...retrieval.repomap_settings import checked_map_tokens
+from ..rag import Snippet, repo_maps
+from ..repos import ServedRepo
 from ..schemas import RetrieveOptions, RetrieveRequest
 from ..state import get_state
 
@@ -33,6 +38,16 @@ def context_item(snippet: Snippet) -> dict:
     }
 
 
+def map_item(repo: ServedRepo, repo_map: RepoMap) -> dict:
+    """The map of one repository as one context item (the files it shows, with their key signatures)."""
+    return {
+        "name": f"repo map ({repo.name})",
+        "description": f"{len(repo_map.files)} of {repo_map.files_total} files, key signatures",
+        "content": fenced(repo_map.text or "(no definitions indexed)", f"{repo.name} repo map"),
+        "uri": {"type": "file", "value": repo.root.as_uri()},
+    }
+
+
 @router.post("/retrieve")
 async def retrieve(body: RetrieveRequest, request: Request) -> list[dict]:
     state = get_state(request)
@@ -41,6 +56,10 @@ async def retrieve(body: RetrieveRequest, request: Request) -> list[dict]:
         raise UsageError("the question is empty: type it after @ragpilot in Continue")
     opts = body.options or RetrieveOptions()
     targets = state.repos.select(repo=opts.repo, workspace=body.workspacePath)
+    if opts.map:
+        budget = checked_map_tokens(opts.budget_tokens, state.settings.repomap.map_tokens)
+        maps = await run_in_threadpool(repo_maps, targets, question, budget_tokens=budget)
+        return [map_item(repo, m) for repo, m in maps]
     snippets = await run_in_threadpool(
         state.retriever.snippets, question, targets,
         k=opts.k or state.settings.k,

@@ -47,7 +47,7 @@ def with_context(state: AppState, backend: ChatBackend, messages: list[dict], op
     if query and budget > 0:
         snippets = state.retriever.snippets(
             query, targets, k=opts.k or settings.k, budget_tokens=budget, count_tokens=backend.count_tokens,
-            rerank=settings.rerank if opts.rerank is None else opts.rerank,
+            rerank=settings.rerank if opts.rerank is None else opts.rerank, repomap=settings.repomap,
         )
     return rag_messages(messages, pieces_of(snippets), [r.name for r in targets]), snippets
 

@@ -21,12 +21,15 @@ def settings_for(repo: Path, **kw) -> ServeSettings:
 
 def test_the_yaml_declares_the_http_provider_the_chat_model_and_the_mcp_server(sample_repo):
     doc = yaml.safe_load(config_yaml(settings_for(sample_repo, port=9123, k=5), [sample_repo]))
-    (provider,) = doc["context"]
+    provider, map_provider = doc["context"]
     assert provider["provider"] == "http"
     params = provider["params"]
     assert params["url"] == "http://127.0.0.1:9123/retrieve"
     assert params["title"] and params["options"] == {"k": 5}
     assert "headers" not in params  # no key, no header
+    assert map_provider["provider"] == "http" and map_provider["params"]["url"] == params["url"]
+    assert map_provider["params"]["options"] == {"map": True}
+    assert map_provider["params"]["title"] != params["title"]  # Continue needs unique titles
     (model,) = doc["models"]
     assert model["provider"] == "openai" and model["model"] == "ragpilot"
     assert model["apiBase"] == "http://127.0.0.1:9123/v1"
@@ -36,8 +39,9 @@ def test_the_yaml_declares_the_http_provider_the_chat_model_and_the_mcp_server(s
 
 def test_the_json_form_has_the_same_three_parts(sample_repo):
     doc = json.loads(config_json(settings_for(sample_repo), [sample_repo]))
-    (provider,) = doc["contextProviders"]
+    provider, map_provider = doc["contextProviders"]
     assert provider["name"] == "http" and provider["params"]["url"].endswith(":8765/retrieve")
+    assert map_provider["name"] == "http" and map_provider["params"]["options"] == {"map": True}
     assert doc["models"][0]["apiBase"].endswith(":8765/v1")
     (mcp,) = doc["experimental"]["modelContextProtocolServers"]
     assert mcp["transport"] == {"type": "stdio", "command": "ragpilot", "args": ["mcp", str(sample_repo)]}
@@ -46,7 +50,7 @@ def test_the_json_form_has_the_same_three_parts(sample_repo):
 def test_with_a_key_the_header_is_a_map_and_the_key_is_shown_only_when_asked(sample_repo):
     s = settings_for(sample_repo, api_key="k3y")
     hidden = yaml.safe_load(config_yaml(s, [sample_repo]))
-    assert hidden["context"][0]["params"]["headers"] == {"Authorization": f"Bearer {KEY_PLACEHOLDER}"}
+    assert all(c["params"]["headers"] == {"Authorization": f"Bearer {KEY_PLACEHOLDER}"} for c in hidden["context"])
     assert "k3y" not in config_yaml(s, [sample_repo]) + config_json(s, [sample_repo])
     shown = json.loads(config_json(s, [sample_repo], show_key=True))
     assert shown["contextProviders"][0]["params"]["headers"] == {"Authorization": "Bearer k3y"}
