@@ -31,6 +31,7 @@ from ragpilot.indexer.types import TokenCounter, approx_tokens
 from ragpilot.retrieval.context import ContextPiece
 from ragpilot.retrieval.render import render_piece
 from ragpilot.serve.rag import Retriever
+from ragpilot.serve.prompt import MAP_SYMBOL
 from ragpilot.serve.repos import RepoSet, ServedRepo
 from ragpilot.serve.routes.openai_chat import with_context
 from ragpilot.serve.schemas import RagOptions
@@ -245,8 +246,12 @@ def eval_questions(root: Path, index_dir: Path, questions: Sequence[RepoQuestion
 
 
 def _scored(pieces: Sequence[ContextPiece], q: RepoQuestion, tokens: int, ms: float) -> dict:
+    """One context's score; ``code_coverage`` counts only code pieces (a map piece shows signatures)."""
     cited = list(dict.fromkeys(p.path for p in pieces))
-    return {"coverage": round(coverage(cited, q.gold_files), 4), "cited": cited,
+    code = [p.path for p in pieces if p.symbol != MAP_SYMBOL]
+    return {"coverage": round(coverage(cited, q.gold_files), 4),
+            "code_coverage": round(coverage(code, q.gold_files), 4), "cited": cited,
+            "map_files": [p.path for p in pieces if p.symbol == MAP_SYMBOL],
             "missed": [g for g in q.gold_files if g not in cited],
             "pieces": [p.citation for p in pieces], "tokens": tokens, "ms": round(ms, 1)}
 
@@ -255,6 +260,8 @@ def _aggregate(records: Sequence[dict], method: str) -> dict:
     scored = [r["methods"][method] for r in records if method in r["methods"]]
     return {"n": len(scored),
             "coverage": round(mean(s["coverage"] for s in scored), 4),
+            "code_coverage": round(mean(s["code_coverage"] for s in scored), 4),
+            "with_map": sum(1 for s in scored if s["map_files"]),
             "all_gold": round(mean(1.0 if s["coverage"] == 1.0 else 0.0 for s in scored), 4),
             "files_cited": round(mean(len(s["cited"]) for s in scored), 2),
             "tokens": round(mean(s["tokens"] for s in scored), 1)}
@@ -341,9 +348,15 @@ def summary_json(results: Sequence[dict]) -> dict:
         scored = [q["methods"][m] for r in results for q in r["questions"] if m in q["methods"]]
         corpus_means = [r["aggregate"][m]["coverage"] for r in results if m in r["aggregate"]]
         overall[m] = {"n": len(scored), "coverage": round(mean(s["coverage"] for s in scored), 4),
+                      "code_coverage": round(mean(s["code_coverage"] for s in scored), 4),
                       "corpus_mean": round(mean(corpus_means), 4),
                       "all_gold": round(mean(1.0 if s["coverage"] == 1.0 else 0.0 for s in scored), 4)}
+    mapped = [q for r in results for q in r["questions"]
+              if any(s["map_files"] for s in q["methods"].values())]
+    on_mapped = {m: round(mean(q["methods"][m]["coverage"] for q in mapped if m in q["methods"]), 4)
+                 for m in methods} if mapped else {}
     return {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "methods": methods,
+            "map_questions": {"n": len(mapped), "ids": [q["id"] for q in mapped], "coverage": on_mapped},
             "unavailable": {name: why for r in results for name, why in r["unavailable"].items()},
             "corpora": [{k: v for k, v in r.items() if k != "questions"} for r in results], "overall": overall}
 
@@ -362,7 +375,14 @@ def markdown(summary: dict) -> str:
     cells = [f"**{summary['overall'][m]['coverage']:.3f}** / {summary['overall'][m]['all_gold']:.2f}" for m in methods]
     lines.append("| all questions | " + " | ".join(cells) + " |")
     lines += ["", "Cells: mean gold-file coverage / share of questions with every gold file cited "
-              "(files cited on average, tokens used on average)."]
+              "(files cited on average, tokens used on average). A map piece (a file's key signatures) counts "
+              "as citing its file; code-only coverage (map pieces left out): "
+              + ", ".join(f"{m} {summary['overall'][m]['code_coverage']:.3f}" for m in methods) + "."]
+    mq = summary["map_questions"]
+    if mq["n"]:
+        lines.append(f"The chat added a map slice to {mq['n']} of {summary['overall'][methods[0]]['n']} questions "
+                     "(the others are not recognised as repository-level); on those, coverage: "
+                     + ", ".join(f"{m} {v:.3f}" for m, v in mq["coverage"].items()) + ".")
     for name, why in summary["unavailable"].items():
         lines.append(f"- `{name}`: not run: {why}.")
     return "\n".join(lines) + "\n"

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from ragpilot.eval import symbolcheck
+from ragpilot.eval.engine import Engine
 from ragpilot.eval.git_tasks import tree_files
-from ragpilot.eval.pinned import load_registry, mirror_status, mirrors_root
-from ragpilot.eval.symbolcheck import GOLD_DIR, SymbolGold, aggregate, check_index, load_gold, score_symbol
+from ragpilot.eval.pinned import PinnedCorpus, load_registry, mirror_status, mirrors_root
+from ragpilot.eval.runner import EvalConfig
+from ragpilot.eval.symbolcheck import (
+    GOLD_DIR,
+    SymbolGold,
+    aggregate,
+    check_index,
+    load_gold,
+    run_symbolcheck,
+    score_symbol,
+)
 from ragpilot.indexer.errors import UsageError
 
 GOLD_FILES = sorted(GOLD_DIR.glob("*.json"))
@@ -118,3 +129,55 @@ def test_the_check_asks_the_query_layer_for_each_symbol_and_scores_its_answers(m
     [scored] = check_index(tmp_path, [GOLD])
     assert asked == [(tmp_path, "Mux.Mount")]
     assert scored["def_at_1"] and scored["ref_recall"] == 0.5 and scored["ref_precision"] == 1.0
+
+
+# ----- through the real symbol index -----------------------------------------------------------------
+MIDDLEWARE = '''def compose(middlewares, endpoint):
+    handler = endpoint
+    for middleware in reversed(middlewares):
+        handler = middleware(handler)
+    return handler
+'''
+SERVER = '''from app.middleware import compose
+
+
+class Server:
+    def __init__(self, middlewares, router):
+        self.compose = None
+        self.handler = compose(middlewares, router)
+'''
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                               "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}).stdout.strip()
+
+
+def test_a_run_indexes_the_pinned_tree_and_scores_the_real_queries(tmp_path: Path, ragpilot_home):
+    work = tmp_path / "work"
+    (work / "app").mkdir(parents=True)
+    (work / "app" / "middleware.py").write_text(MIDDLEWARE)
+    (work / "app" / "server.py").write_text(SERVER)
+    _git(work, "init", "-q", "-b", "main")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-qm", "tiny")
+    head = _git(work, "rev-parse", "HEAD")
+    mirrors = tmp_path / "mirrors"
+    _git(tmp_path, "clone", "-q", "--bare", str(work), str(mirrors / "o+tiny" / "repo"))
+    gold_dir = tmp_path / "gold"
+    gold_dir.mkdir()
+    (gold_dir / "tiny.json").write_text(json.dumps({"commit": head, "symbols": [
+        {"query": "compose", "definitions": [{"path": "app/middleware.py", "line": 1}],
+         "references": [{"path": "app/server.py", "line": 1}, {"path": "app/server.py", "line": 7}]}]}))
+    corpus = PinnedCorpus("tiny", "python", "o/tiny", head, source=("app",))
+    cfg = EvalConfig(modes=["hybrid"], work_dir=tmp_path / "w")
+    out = tmp_path / "out"
+    [result] = run_symbolcheck([corpus], Engine("hashing"), cfg, mirrors=mirrors, out_dir=out, gold_dir=gold_dir)
+    [scored] = result["symbols"]
+    assert scored["def_at_1"] and scored["top"][0].startswith("app/middleware.py:1-")
+    assert scored["ref_recall"] == 1.0
+    # the attribute `self.compose` (server.py:6) is another symbol: a name-only index reports it
+    assert set(scored["false_refs"]) <= {"app/server.py:6"}
+    assert json.loads((out / "summary.json").read_text())[0]["aggregate"]["n"] == 1
+    assert "| tiny (python, 1) | 1.00 | 1.00 |" in (out / "summary.md").read_text()
