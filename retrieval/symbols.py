@@ -8,10 +8,9 @@ typo); within a tier, definitions outside test files first, then shorter names, 
 empty list, not an error; a malformed request (empty or over-long name, unknown kind, absurd limit) is a
 :class:`~ragpilot.indexer.errors.UsageError`.
 
-Fuzzy matching keeps, per index, the distinct defined names (sorted, lower-cased) and a map from each
-name with one character deleted to the names it came from: two names one edit apart share such a key,
-so typo candidates are found by dictionary lookups instead of comparing every name. Both are rebuilt
-only when the store's generation changes.
+Fuzzy matching keeps, per index, the distinct defined names lower-cased, sorted forwards and spelled
+backwards: prefixes, substrings and one-typo candidates are found by range lookups and one string
+search instead of comparing every name. They are rebuilt only when the store's generation changes.
 """
 
 from __future__ import annotations
@@ -33,8 +32,6 @@ MAX_SYMBOL_LIMIT = 500
 MAX_REFERENCE_LIMIT = 5000
 DEFAULT_SYMBOL_LIMIT = 20
 DEFAULT_REFERENCE_LIMIT = 200
-#: Names longer than this are not put in the typo map (generated names; nobody mistypes them).
-_TYPO_MAX_CHARS = 48
 _FUZZY_CANDIDATE_NAMES = 200
 
 # Match tiers, best first.
@@ -204,7 +201,7 @@ class _Names:
             self.by_lower.setdefault(n.lower(), []).append(n)
         self.sorted = sorted(self.by_lower)
         self.joined = "\n" + "\n".join(self.sorted) + "\n"
-        self._typos: dict[str, list[str]] | None = None
+        self._backwards: list[str] | None = None  # every name spelled backwards, sorted: suffix lookups
         self._lock = threading.Lock()
 
     def similar(self, query: str) -> dict[str, str]:
@@ -237,28 +234,28 @@ class _Names:
         return [n for lower in tiers for n in self.by_lower.get(lower, ())]
 
     def _one_typo(self, query: str) -> list[str]:
-        typos = self._typo_map()
-        seen: dict[str, None] = {}
-        for key in (query, *_deletions(query)):
-            for candidate in typos.get(key, ()):
+        """Names one edit from ``query``. One edit leaves the first half or the end after the middle
+        intact (an edit before the middle only shifts what follows it), so the candidates are the names
+        starting with ``query[:h]`` or ending with ``query[h+1:]``, two range lookups in sorted lists."""
+        h = len(query) // 2
+        head, tail = query[:h], query[h + 1:][::-1]
+        found: dict[str, None] = {}
+        for pool, key, flip in ((self.sorted, head, False), (self._reversed(), tail, True)):
+            lo = bisect.bisect_left(pool, key)
+            hi = bisect.bisect_left(pool, key + "\uffff")
+            for entry in pool[lo:hi]:
+                if abs(len(entry) - len(query)) > 1:
+                    continue
+                candidate = entry[::-1] if flip else entry
                 if candidate != query and _within_one_edit(query, candidate):
-                    seen[candidate] = None
-        return list(seen)
+                    found[candidate] = None
+        return sorted(found)
 
-    def _typo_map(self) -> dict[str, list[str]]:
+    def _reversed(self) -> list[str]:
         with self._lock:
-            if self._typos is None:
-                typos: dict[str, list[str]] = {}
-                for n in self.sorted:
-                    if len(n) <= _TYPO_MAX_CHARS:
-                        for key in (n, *_deletions(n)):
-                            typos.setdefault(key, []).append(n)
-                self._typos = typos
-            return self._typos
-
-
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+            if self._backwards is None:
+                self._backwards = sorted(n[::-1] for n in self.sorted)
+            return self._backwards
 
 
 def _within_one_edit(a: str, b: str) -> bool:

@@ -136,3 +136,16 @@ def test_a_changed_store_is_seen_by_the_fuzzy_table(index):
 ])
 def test_test_files_are_recognised_by_path(path, is_test):
     assert is_test_path(path) is is_test
+
+
+def test_the_typo_lookup_finds_exactly_the_names_one_edit_away():
+    import random
+
+    from ragpilot.retrieval.symbols import _Names, _within_one_edit
+
+    rng = random.Random(3)
+    names = sorted({"".join(rng.choice("abcde_") for _ in range(rng.randint(3, 9))) for _ in range(3000)})
+    table = _Names(names)
+    for query in rng.sample(names, 200) + ["abcd", "eeeee", "a_b_c"]:
+        brute = sorted(n for n in names if n != query and _within_one_edit(query, n))
+        assert table._one_typo(query) == brute, query
