@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -61,6 +62,26 @@ def holding(records: Sequence[tuple[Path, HolderRecord]]) -> Iterator[None]:
     finally:
         for path in written:
             remove_record(path)
+
+
+@contextmanager
+def sigterm_raises(make_error) -> Iterator[None]:
+    """While the block runs, SIGTERM (``kill``, a service manager) raises ``make_error()`` in the main
+    thread, so the process unwinds (records removed, writer lock released) instead of being dropped.
+    uvicorn re-raises the SIGTERM it caught once it has shut down: this handler is what then runs."""
+
+    def handler(signum, frame):
+        raise make_error()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (the CLI driven in a test): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def search_json(repos: RepoSet, body: SearchRequest) -> list[dict]:

@@ -48,7 +48,7 @@ def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch,
     import uvicorn
 
     from ..app import create_app
-    from ..holder import HolderTokenCheck, holding, records_for
+    from ..holder import HolderTokenCheck, holding, records_for, sigterm_raises
     from ..repos import RepoSet
 
     settings = serve_settings(obj, paths, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
@@ -74,7 +74,9 @@ def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch,
         say(f"  OpenAI-compatible API      {url}/v1  (models: ragpilot, ragpilot-raw)")
         say(f"  status                     {url}/status    (`ragpilot continue-config` prints a config)")
         verbose = logging.getLogger().level <= logging.INFO
-        with holding(records):
+        # After uvicorn's graceful shutdown on SIGTERM, exit as a terminated process does (143), through
+        # the finally blocks: the records are removed and the indexes closed.
+        with sigterm_raises(lambda: SystemExit(128 + 15)), holding(records):
             uvicorn.run(app, host=settings.host, port=settings.port, log_level="info" if verbose else "warning",
                         access_log=verbose)
     finally:

@@ -9,7 +9,6 @@ the holder record removed.
 from __future__ import annotations
 
 import os
-import signal
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from ...indexer.live import watch_repo
 from ...indexer.pipeline import resolve_repo
 from ...retrieval.settings import RetrievalSettings
 from ..discovery import new_token
-from ..holder import SearchEndpoint, holding, records_for
+from ..holder import SearchEndpoint, holding, records_for, sigterm_raises
 from ..repos import RepoSet, ServedRepo
 from .options import embedder_options, index_dir_option, index_settings, repo_argument
 from .output import err, esc, out
@@ -44,7 +43,7 @@ def watch_cmd(obj, path: Path, index_dir, embedder, embed_model, embed_url, poll
         else:
             err.print(f"[yellow]batch failed ({what}):[/] {esc(report.error)}; will retry")
 
-    with ExitStack() as held, _sigterm_as_ctrl_c():
+    with ExitStack() as held, sigterm_raises(KeyboardInterrupt):  # SIGTERM stops as Ctrl-C does
         def on_ready(watcher) -> None:
             held.enter_context(answering_search(root, settings, watcher))
             err.print(f"watching [bold]{esc(root)}[/] ({watcher.state().backend}); Ctrl-C to stop")
@@ -65,21 +64,3 @@ def answering_search(root: Path, settings, watcher):
             yield endpoint
     finally:
         repos.close()
-
-
-@contextmanager
-def _sigterm_as_ctrl_c():
-    """``kill`` (SIGTERM) ends the watch cleanly, as Ctrl-C does, instead of dropping the process."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (the CLI driven in a test): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
