@@ -40,6 +40,7 @@ from ragpilot.serve.settings import ServeSettings
 from .baselines import BM25Index, read_tree, window_index
 from .corpora import sync_tree
 from .engine import Engine
+from .git_tasks import git
 from .metrics import mean
 from .pinned import PinnedCorpus, corpus_tree, mirror_status
 from .runner import EvalConfig, index_tree, work_dir_for
@@ -47,7 +48,7 @@ from .runner import EvalConfig, index_tree, work_dir_for
 log = logging.getLogger(__name__)
 
 QUESTIONS_DIR = Path(__file__).with_name("tasks") / "repo"
-DEFAULT_CORPORA = "chi,express,httpx"
+DEFAULT_CORPORA = "chi,express,httpx,zod"
 BASELINE = "bm25-window40"
 MAX_TOKENS = 512  # the chat default completion length (ServeSettings.max_tokens); only matters with a window
 
@@ -355,10 +356,22 @@ def summary_json(results: Sequence[dict]) -> dict:
               if any(s["map_files"] for s in q["methods"].values())]
     on_mapped = {m: round(mean(q["methods"][m]["coverage"] for q in mapped if m in q["methods"]), 4)
                  for m in methods} if mapped else {}
-    return {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "methods": methods,
+    return {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "ragpilot": ragpilot_version(), "methods": methods,
             "map_questions": {"n": len(mapped), "ids": [q["id"] for q in mapped], "coverage": on_mapped},
             "unavailable": {name: why for r in results for name, why in r["unavailable"].items()},
             "corpora": [{k: v for k, v in r.items() if k != "questions"} for r in results], "overall": overall}
+
+
+def ragpilot_version() -> str:
+    """The commit of the ragpilot checkout measured ("+dirty" with uncommitted edits), or "" outside git:
+    other work lands in the same tree while an eval runs, so a result names the code it measured."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = git(root, "rev-parse", "--short=12", "HEAD").decode().strip()
+        dirty = git(root, "status", "--porcelain", "--untracked-files=no").strip()
+    except (UsageError, OSError):
+        return ""
+    return head + ("+dirty" if dirty else "")
 
 
 def markdown(summary: dict) -> str:
@@ -366,7 +379,7 @@ def markdown(summary: dict) -> str:
     methods = summary["methods"]
     budget = summary["corpora"][0]["budget_tokens"] if summary["corpora"] else 0
     lines = [f"# Repository-level questions: gold-file coverage of the assembled chat context ({budget} tokens)",
-             "", "| corpus (questions, files, chunks) | " + " | ".join(methods) + " |",
+             "", f"ragpilot {summary.get('ragpilot') or '(not a git checkout)'}, {summary['created']}.", "", "| corpus (questions, files, chunks) | " + " | ".join(methods) + " |",
              "|---|" + "---|" * len(methods)]
     for r in summary["corpora"]:
         cells = [_cell(r["aggregate"].get(m)) for m in methods]

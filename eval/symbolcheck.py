@@ -31,7 +31,7 @@ from ragpilot.retrieval import symbols
 from .engine import Engine
 from .metrics import mean
 from .pinned import PinnedCorpus, mirror_status
-from .repolevel import index_pinned
+from .repolevel import index_pinned, ragpilot_version
 from .runner import EvalConfig
 
 GOLD_DIR = Path(__file__).with_name("tasks") / "symbols"
@@ -174,6 +174,7 @@ def run_symbolcheck(corpora: Sequence[PinnedCorpus], engine: Engine, cfg: EvalCo
         tree = index_pinned(corpus, engine, cfg, mirrors=mirrors)
         scored = check_index(tree.index_dir, gold)
         results.append({"corpus": corpus.name, "language": corpus.language, "commit": corpus.commit,
+                        "ragpilot": ragpilot_version(), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                         "aggregate": aggregate(scored), "symbols": scored})
     if not results:
         raise UsageError("no corpus with symbol gold could be read: fetch the mirrors named above")
@@ -186,6 +187,7 @@ def run_symbolcheck(corpora: Sequence[PinnedCorpus], engine: Engine, cfg: EvalCo
 
 def markdown(results: Sequence[dict]) -> str:
     lines = ["# Symbol navigation: find_symbol / find_references against hand-checked gold", "",
+             f"ragpilot {results[0].get('ragpilot') or '(not a git checkout)'}, {results[0].get('created', '')}.", "",
              "| corpus (symbols) | def@1 | def R@5 | refs P (micro) | refs R (micro) | refs P (macro) | refs R (macro) |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
