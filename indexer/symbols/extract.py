@@ -24,7 +24,7 @@ from .types import QUALIFIER, Definition, Reference
 log = logging.getLogger(__name__)
 
 #: Bumped when extraction changes what it finds: an index built by another version is re-extracted once.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 #: A signature longer than this is cut (with "…"): one line for a result list, not the whole header.
 MAX_SIGNATURE_CHARS = 200
 #: A generated file can hold hundreds of thousands of names; beyond this many, the rest are not kept.
@@ -104,8 +104,8 @@ class _Extractor:
             if node.type in self.sym.constants and scope.kind not in _FUNCTION_KINDS:
                 self._constants(node, self.sym.constants[node.type], scope)
                 continue
-            if (node.end_point.row != node.start_point.row or node.type in self.spec.wrappers) \
-                    and "comment" not in node.type and "string" not in node.type:
+            if (node.end_point.row != node.start_point.row or node.type in self.spec.wrappers
+                    or scope.kind in CONTAINER_KINDS) and "comment" not in node.type and "string" not in node.type:
                 stack.extend((c, scope) for c in reversed(node.named_children))
 
     def _define(self, node: Node, kind: str, name: str, scope: _Scope) -> _Scope:

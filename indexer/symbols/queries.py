@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class SymbolSpec:
     """``names``: node types that are identifiers; ``calls``: query patterns capturing ``@call``;
-    ``constants``: node types that define constants or types at module or class level, mapped to the
-    kind they define (how they are named is :mod:`.extract`'s job)."""
+    ``constants``: node types that define constants, type aliases or body-less methods (interface and
+    trait members) at module or class level, mapped to the kind they define (how they are named is
+    :mod:`.extract`'s job)."""
 
     names: tuple[str, ...]
     calls: tuple[str, ...] = ()
@@ -31,6 +32,7 @@ _JS_CALLS = (
 )
 _JS_NAMES = ("identifier", "property_identifier", "shorthand_property_identifier")
 _TS_NAMES = (*_JS_NAMES, "type_identifier")
+_TS_DECLARATIONS = {"lexical_declaration": "constant", "method_signature": "method"}
 _C_CALLS = (
     "(call_expression function: (identifier) @call)",
     "(call_expression function: (field_expression field: (field_identifier) @call))",
@@ -47,15 +49,15 @@ SPECS: dict[str, SymbolSpec] = {
         {"assignment": "constant", "expression_statement": "constant"},
     ),
     "javascript": SymbolSpec(_JS_NAMES, _JS_CALLS, {"lexical_declaration": "constant"}),
-    "typescript": SymbolSpec(_TS_NAMES, _JS_CALLS, {"lexical_declaration": "constant"}),
-    "tsx": SymbolSpec(_TS_NAMES, _JS_CALLS, {"lexical_declaration": "constant"}),
+    "typescript": SymbolSpec(_TS_NAMES, _JS_CALLS, _TS_DECLARATIONS),
+    "tsx": SymbolSpec(_TS_NAMES, _JS_CALLS, _TS_DECLARATIONS),
     "go": SymbolSpec(
         ("identifier", "type_identifier", "field_identifier"),
         (
             "(call_expression function: (identifier) @call)",
             "(call_expression function: (selector_expression field: (field_identifier) @call))",
         ),
-        {"const_declaration": "constant"},
+        {"const_declaration": "constant", "method_elem": "method", "method_spec": "method"},
     ),
     "rust": SymbolSpec(
         ("identifier", "type_identifier", "field_identifier"),
@@ -65,7 +67,8 @@ SPECS: dict[str, SymbolSpec] = {
             "(call_expression function: (scoped_identifier name: (identifier) @call))",
             "(macro_invocation macro: (identifier) @call)",
         ),
-        {"const_item": "constant", "static_item": "constant", "type_item": "type"},
+        {"const_item": "constant", "static_item": "constant", "type_item": "type",
+         "function_signature_item": "method"},
     ),
     "java": SymbolSpec(
         ("identifier", "type_identifier"),

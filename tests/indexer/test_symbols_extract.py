@@ -33,6 +33,10 @@ type Queue struct {
 \titems []int
 }
 
+type Pusher interface {
+\tPush(v int)
+}
+
 func (q *Queue) Push(v int) {
 \tq.items = append(q.items, v)
 }
@@ -111,19 +115,22 @@ CASES = [
     # path, source, (qualified, kind, line_start) of one definition, (name, kind) of one reference
     ("client.py", PYTHON, ("Client.send", "method", 7), ("handle", "call")),
     ("client.py", PYTHON, ("MAX_RETRIES", "constant", 2), ("Request", "name")),
-    ("queue.go", GO, ("Queue.Push", "method", 9), ("append", "call")),
+    ("queue.go", GO, ("Queue.Push", "method", 13), ("append", "call")),
+    ("queue.go", GO, ("queue.Pusher.Push", "method", 10), ("int", "name")),
     ("queue.go", GO, ("queue.Queue", "struct", 5), ("Queue", "name")),
     ("queue.go", GO, ("queue.MaxSize", "constant", 3), ("items", "name")),
     ("shapes.ts", TYPESCRIPT, ("Circle.area", "method", 5), ("Circle", "call")),
     ("shapes.ts", TYPESCRIPT, ("Shape", "interface", 2), ("Shape", "name")),
     ("shapes.ts", TYPESCRIPT, ("Id", "type", 3), ("PI", "name")),
     ("shapes.ts", TYPESCRIPT, ("MAX_ITEMS", "constant", 1), ("Math", "name")),
+    ("shapes.ts", TYPESCRIPT, ("Shape.area", "method", 2), ("radius", "name")),
     ("server.js", JAVASCRIPT, ("Server.listen", "method", 3), ("bind", "call")),
     ("server.js", JAVASCRIPT, ("DEFAULT_PORT", "constant", 1), ("DEFAULT_PORT", "name")),
     ("router.rs", RUST, ("Router.add", "method", 5), ("push", "call")),
     ("router.rs", RUST, ("Router.fmt", "method", 8), ("write", "call")),
     ("router.rs", RUST, ("Handler", "trait", 3), ("Formatter", "name")),
     ("router.rs", RUST, ("LIMIT", "constant", 1), ("String", "name")),
+    ("router.rs", RUST, ("Handler.handle", "method", 3), ("Router", "name")),
     ("Repo.java", JAVA, ("Repo.save", "method", 4), ("validate", "call")),
     ("Repo.java", JAVA, ("Repo.LIMIT", "constant", 2), ("Store", "name")),
     ("Repo.java", JAVA, ("Repo.State", "enum", 7), ("item", "name")),
@@ -168,7 +175,7 @@ def test_go_methods_are_qualified_by_receiver_and_functions_by_package():
 
 def test_rust_impl_methods_are_qualified_by_the_impl_type_even_for_trait_impls():
     found = extract_symbols("router.rs", RUST)
-    assert {d.qualified for d in found.definitions if d.kind == "method"} == {"Router.add", "Router.fmt"}
+    assert {d.qualified for d in found.definitions if d.parent == "Router"} == {"Router.add", "Router.fmt"}
     assert not any(d.name.startswith("impl") for d in found.definitions)
 
 

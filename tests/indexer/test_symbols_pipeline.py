@@ -139,3 +139,13 @@ def test_a_one_file_edit_under_the_watcher_updates_its_symbols(sample_repo, fast
     finally:
         harness.close()
 
+
+
+def test_symbols_from_an_older_extractor_are_extracted_again_once(sample_repo, fast_settings):
+    index_repo(sample_repo, fast_settings)
+    with SymbolStore(fast_settings.index_dir) as store:
+        store.replace_files({"src/http/retry.py": []}, {})  # what an older extractor did not find
+        store.set_meta("extractor_version", "0")
+    with Indexer(sample_repo, fast_settings):
+        pass
+    assert "RetryPolicy.delay" in _qualified(fast_settings, "src/http/retry.py")
