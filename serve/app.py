@@ -19,6 +19,7 @@ from ..indexer.errors import RagpilotError
 from .auth import BearerAuthMiddleware
 from .body_limit import BodyLimitMiddleware
 from .http_errors import install_error_handlers
+from .keys import KeyRing
 from .llm import ChatBackend
 from .models import ModelCatalog, chat_backend_from, completion_backend_from
 from .openapi import install_openapi
@@ -43,10 +44,15 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Without ``repos``, ``settings.repos`` are opened at startup, indexed in the
     background and watched; without ``llm``, the chat backend named by the settings is loaded (if it
-    cannot be, chat answers 503 with the reason while retrieval keeps working).
+    cannot be, chat answers 503 with the reason while retrieval keeps working). A bad keys file (or, with
+    ``repos`` given, a key naming a repository not served) is a UsageError here, before serving.
 
     ``on_startup`` runs once the models are loaded (the CLI starts its indexing there): llama-cpp
     points stdout/stderr at /dev/null while it loads a model, which would swallow progress lines."""
+
+    keys = KeyRing.from_settings(settings.api_key, settings.keys_file)
+    if keys is not None and repos is not None:
+        keys.check(repos.repos)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,7 +67,7 @@ def create_app(
                 owned_repos.begin(settings, on_progress=on_progress)
             if on_startup is not None:
                 on_startup()
-            set_state(app, AppState(settings=settings, repos=repo_set, models=catalog))
+            set_state(app, AppState(settings=settings, repos=repo_set, models=catalog, keys=keys))
             yield
         finally:
             if catalog is not None and llm is None:
@@ -77,7 +83,7 @@ def create_app(
     for module in (health, continue_provider, search, map_route, symbols_route, openai, openai_chat, web):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(BearerAuthMiddleware, api_key=settings.api_key)  # outermost: no key, no body read
+    app.add_middleware(BearerAuthMiddleware, keys=keys)  # outermost: no key, no body read
     return app
 
 

@@ -8,6 +8,7 @@ is not an error: the repository is then served read-only, kept live by that proc
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -253,6 +254,17 @@ class RepoSet:
             repo.close()
 
     # ----- selection ---------------------------------------------------------------------------
+    def restricted_to(self, chosen: Sequence[ServedRepo]) -> RepoSet:
+        """These repositories as one API key sees them: selection, names, status, search and their
+        error messages cover ``chosen`` only, so another team's repository is exactly an unknown one.
+        Empty for a request without a key on an open path. The view shares the repositories and the
+        reranker; starting and closing stay with this set (a view is never started or closed)."""
+        view = copy.copy(self)
+        view.repos = [r for r in self.repos if r in chosen]
+        view._reranker_factory, view._reranker = self.reranker, None  # one reranker for every view
+        view._reranker_lock = threading.Lock()
+        return view
+
     def select(self, *, repo: str | None = None, workspace: str | None = None) -> list[ServedRepo]:
         """The repositories a request means: by ``repo`` (name or path), by ``workspace`` (a ``file://``
         URI or path inside a repository, or a folder holding exactly one), else all of them."""

@@ -1,7 +1,8 @@
 """Serving settings: one typed object (RAGPILOT_* env vars, then CLI flags), passed down explicitly.
 
-Access rule: the server binds loopback by default; a non-loopback host needs an API key (or the
-explicit ``insecure_no_auth``), because the endpoints hand out the code of the served repositories.
+Access rule: the server binds loopback by default; a non-loopback host needs an API key or a team keys
+file (or the explicit ``insecure_no_auth``), because the endpoints hand out the code of the served
+repositories.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ServeSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface to bind (other than loopback needs --api-key).")
     port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="Port to serve on.")
     api_key: str | None = Field(None, description="Require 'Authorization: Bearer KEY' (also RAGPILOT_API_KEY).")
+    keys_file: Path | None = Field(
+        None, description="TOML file of team API keys and the repositories each may read (also RAGPILOT_KEYS_FILE).")
     insecure_no_auth: bool = Field(False, description="Allow a non-loopback host without a key.")
     max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Larger request bodies get a 413.")
 
@@ -91,11 +94,16 @@ class ServeSettings(BaseSettings):
             what = "is blank" if not key.strip() else "has spaces around it"
             raise UsageError(f"the API key (--api-key / RAGPILOT_API_KEY) {what}: give a key without "
                              "spaces, or none at all to serve on loopback without one")
-        if not is_loopback(self.host) and not self.api_key and not self.insecure_no_auth:
+        if not is_loopback(self.host) and not self.needs_key and not self.insecure_no_auth:
             raise UsageError(
                 f"binding {self.host} exposes your code to the network: set --api-key "
-                "(or RAGPILOT_API_KEY), or pass --insecure-no-auth if you really mean it"
+                "(or RAGPILOT_API_KEY) or --keys (team keys), or pass --insecure-no-auth if you really mean it"
             )
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether a request must carry a key (the single API key, or a team key of the keys file)."""
+        return bool(self.api_key) or self.keys_file is not None
 
 
 def is_loopback(host: str) -> bool:

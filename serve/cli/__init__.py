@@ -29,6 +29,7 @@ COMMANDS = {
     "continue-config": ".serve:continue_config_cmd",
     "mcp": ".mcp:mcp_cmd",
     "embedders": ".models:embedders_cmd",
+    "keys": ".keys:keys_cmd",
     "map": ".map:map_cmd",
     "def": ".symbols:def_cmd",
     "refs": ".symbols:refs_cmd",
