@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from mirrors import bare_mirror
 
 from ragpilot.eval.baselines import window_index
 from ragpilot.eval.engine import Engine
@@ -163,28 +164,14 @@ TINY_QUESTIONS = [
 ]
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                               "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}).stdout.strip()
-
-
 @pytest.fixture
 def tiny(tmp_path: Path) -> tuple[Path, Path, str]:
     """A bare mirror ``o+tiny/repo`` of a small Python web framework, and its questions folder."""
-    work = tmp_path / "work"
-    for rel, text in TINY_TREE.items():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_text(text)
-    _git(work, "init", "-q", "-b", "main")
-    _git(work, "add", "-A")
-    _git(work, "commit", "-qm", "tiny")
-    mirrors = tmp_path / "mirrors"
-    _git(tmp_path, "clone", "-q", "--bare", str(work), str(mirrors / "o+tiny" / "repo"))
+    mirrors, head = bare_mirror(tmp_path, "o/tiny", TINY_TREE)
     questions = tmp_path / "questions"
     questions.mkdir()
     (questions / "tiny.jsonl").write_text("".join(json.dumps(q) + "\n" for q in TINY_QUESTIONS))
-    return mirrors, questions, _git(work, "rev-parse", "HEAD")
+    return mirrors, questions, head
 
 
 def test_a_run_indexes_the_pinned_tree_scores_every_question_and_writes_the_summary(tiny, tmp_path: Path,

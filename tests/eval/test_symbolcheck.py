@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from mirrors import bare_mirror
 
 from ragpilot.eval import symbolcheck
 from ragpilot.eval.engine import Engine
@@ -148,23 +148,8 @@ class Server:
 '''
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                               "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}).stdout.strip()
-
-
 def test_a_run_indexes_the_pinned_tree_and_scores_the_real_queries(tmp_path: Path, ragpilot_home):
-    work = tmp_path / "work"
-    (work / "app").mkdir(parents=True)
-    (work / "app" / "middleware.py").write_text(MIDDLEWARE)
-    (work / "app" / "server.py").write_text(SERVER)
-    _git(work, "init", "-q", "-b", "main")
-    _git(work, "add", "-A")
-    _git(work, "commit", "-qm", "tiny")
-    head = _git(work, "rev-parse", "HEAD")
-    mirrors = tmp_path / "mirrors"
-    _git(tmp_path, "clone", "-q", "--bare", str(work), str(mirrors / "o+tiny" / "repo"))
+    mirrors, head = bare_mirror(tmp_path, "o/tiny", {"app/middleware.py": MIDDLEWARE, "app/server.py": SERVER})
     gold_dir = tmp_path / "gold"
     gold_dir.mkdir()
     (gold_dir / "tiny.json").write_text(json.dumps({"commit": head, "symbols": [
