@@ -11,6 +11,7 @@ import pytest
 from mirrors import bare_mirror
 
 from ragpilot.eval.baselines import window_index
+from ragpilot.eval.cli import main as eval_main
 from ragpilot.eval.engine import Engine
 from ragpilot.eval.pinned import PinnedCorpus, load_registry, mirror_status, mirrors_root
 from ragpilot.eval.repolevel import (
@@ -218,3 +219,14 @@ def load_questions_from(items: list[dict], tmp_path: Path):
     path = tmp_path / "qs.jsonl"
     path.write_text("".join(json.dumps(q) + "\n" for q in items))
     return load_questions(path)
+
+
+@pytest.mark.parametrize(("flag", "what"), [("--repo-questions", "repository questions"),
+                                           ("--symbol-check", "symbol gold")])
+def test_the_cli_names_the_missing_mirror_and_fails_with_one_line(flag, what, tmp_path: Path, capsys,
+                                                                 ragpilot_home):
+    code = eval_main([flag, "--corpora", "chi", "--mirrors", str(tmp_path), "--out", "-"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "fetch github:go-chi/chi" in err and f"no corpus with {what}" in err
+    assert "Traceback" not in err
