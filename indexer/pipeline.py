@@ -487,16 +487,21 @@ class Indexer:
         log.info("embedding %d chunks of %d files", total, len(queue))
         done = folded = 0
         yield Progress("embed", files_total, files_total, summary.chunks_embedded, embed_total=total)
-        for batch in _batches(queue, batch_chunks):
-            folded += self._embed_rows(batch, summary)
-            done += sum(len(rows) for _, rows in batch)
-            if folded >= EMBED_FOLD_ROWS:  # keep filled rows in the full-text indices (flat is slow)
-                self.check_index_dir()
-                self.store.optimize()
-                self.store.write_meta()
-                folded = 0
-            yield Progress("embed", files_total, files_total, summary.chunks_embedded, embed_done=done,
-                           embed_total=total)
+        for _ in range(2):  # a second pass for the rows of files indexed again during the first
+            for batch in _batches(queue, batch_chunks):
+                folded += self._embed_rows(batch, summary)
+                done += sum(len(rows) for _, rows in batch)
+                if folded >= EMBED_FOLD_ROWS:  # keep filled rows in the full-text indices (flat is slow)
+                    self.check_index_dir()
+                    self.store.optimize()
+                    self.store.write_meta()
+                    folded = 0
+                yield Progress("embed", files_total, files_total, summary.chunks_embedded, embed_done=done,
+                               embed_total=max(total, done))
+            queue = self._embed_queue()
+            if not queue:
+                break
+            total = done + sum(len(rows) for _, rows in queue)
         yield Progress("optimize", files_total, files_total, summary.chunks_embedded, embed_done=done,
                        embed_total=total)
         self.check_index_dir()
