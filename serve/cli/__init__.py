@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-from importlib.metadata import entry_points
 
 import click
 
@@ -54,6 +53,9 @@ class LazyGroup(click.Group):
 
 
 def _plugins() -> dict:
+    # importlib.metadata parses package metadata (the email package): only when a name is not built in
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in COMMANDS}
 
 
