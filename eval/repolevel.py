@@ -100,12 +100,12 @@ class Variant:
 
 # The chat's repo-map slice and graph expansion are serving switches (``RepoMapSettings``: RAGPILOT_CHAT_MAP,
 # RAGPILOT_EXPAND_GRAPH); a build without them reports these variants unavailable.
-VARIANTS: tuple[Variant, ...] = (
-    Variant("chunks"),
-    Variant("chunks+map", {"repomap.chat_map": True}),
-    Variant("chunks+expand", {"repomap.expand_graph": True}),
-    Variant("chunks+map+expand", {"repomap.chat_map": True, "repomap.expand_graph": True}),
-)
+# Each variant sets both switches, so a RAGPILOT_CHAT_MAP / RAGPILOT_EXPAND_GRAPH in the environment
+# cannot turn "chunks" into something else.
+VARIANTS: tuple[Variant, ...] = tuple(
+    Variant(name, {"repomap.chat_map": chat_map, "repomap.expand_graph": expand})
+    for name, chat_map, expand in (("chunks", False, False), ("chunks+map", True, False),
+                                   ("chunks+expand", False, True), ("chunks+map+expand", True, True)))
 
 
 def load_questions(path: Path) -> list[RepoQuestion]:

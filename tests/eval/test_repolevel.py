@@ -17,6 +17,7 @@ from ragpilot.eval.pinned import PinnedCorpus, load_registry, mirror_status, mir
 from ragpilot.eval.repolevel import (
     BASELINE,
     QUESTIONS_DIR,
+    VARIANTS,
     Variant,
     baseline_context,
     coverage,
@@ -102,6 +103,17 @@ def test_a_variant_names_the_settings_this_build_lacks_and_sets_nested_ones():
     assert Variant("x", {"no_such_switch": True, "retrieval.max_per_file": 3}).missing(base) == ["no_such_switch"]
     applied = Variant("y", {"retrieval.max_per_file": 3, "k": 5}).apply(base)
     assert applied.retrieval.max_per_file == 3 and applied.k == 5 and base.retrieval.max_per_file != 3
+
+
+def test_the_chunks_variant_stays_chunks_only_when_the_environment_turns_the_map_on(monkeypatch):
+    monkeypatch.setenv("RAGPILOT_CHAT_MAP", "1")
+    monkeypatch.setenv("RAGPILOT_EXPAND_GRAPH", "1")
+    base = ServeSettings()
+    applied = {v.name: v.apply(base).repomap for v in VARIANTS}
+    assert (applied["chunks"].chat_map, applied["chunks"].expand_graph) == (False, False)
+    assert (applied["chunks+map"].chat_map, applied["chunks+map"].expand_graph) == (True, False)
+    assert (applied["chunks+expand"].chat_map, applied["chunks+expand"].expand_graph) == (False, True)
+    assert not any(v.missing(base) for v in VARIANTS)
 
 
 # ----- end to end on a small repository ------------------------------------------------------------------
