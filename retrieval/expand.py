@@ -10,10 +10,10 @@ context assembly shows them when the budget allows. Text still comes only from s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
-from ..indexer.symbols.types import Definition
+from ..indexer.symbols.types import Definition, Reference
 from .context import ChunkSource
 from .filelines import FileLines
 from .hits import Hit
@@ -24,10 +24,20 @@ EXPANDED_SCORE = 0.5  # an expansion's score, as a share of its hit's
 MAX_DEFINERS = 3  # a name defined in more places than this is too ambiguous to follow
 
 
-def expand_hits(hits: Sequence[Hit], graph: SymbolGraph, store: ChunkSource, *, top: int = 3,
-                per_hit: int = 2) -> list[Hit]:
+References = Callable[[str], Sequence[Reference]]  # a file's references (SymbolStore.references)
+
+
+def expand_hits(hits: Sequence[Hit], graph: SymbolGraph, store: ChunkSource, references: References, *,
+                top: int = 3, per_hit: int = 2) -> list[Hit]:
     """``hits`` with up to ``per_hit`` related definitions inserted after each of the ``top`` best
     (callees and callers alternately); a definition already among the hits is not added again."""
+    known: dict[str, Sequence[Reference]] = {}
+
+    def refs(path: str) -> Sequence[Reference]:
+        if path not in known:
+            known[path] = references(path)
+        return known[path]
+
     taken = {(h.path, h.start_line) for h in hits}
     views: dict[str, FileLines] = {}
     out: list[Hit] = []
@@ -36,7 +46,7 @@ def expand_hits(hits: Sequence[Hit], graph: SymbolGraph, store: ChunkSource, *, 
         if rank >= top:
             continue
         added = 0
-        for d in _interleave(_callees(hit, graph), _callers(hit, graph)):
+        for d in _interleave(_callees(hit, graph, refs), _callers(hit, graph, refs)):
             if added >= per_hit:
                 break
             if (d.path, d.line_start) in taken or _inside(d, hit):
@@ -58,9 +68,9 @@ def _inside(d: Definition, hit: Hit) -> bool:
     return d.path == hit.path and hit.start_line <= d.line_start and d.line_end <= hit.end_line
 
 
-def _callees(hit: Hit, graph: SymbolGraph) -> Iterator[Definition]:
+def _callees(hit: Hit, graph: SymbolGraph, refs: References) -> Iterator[Definition]:
     """Definitions of what the hit calls, names defined in fewest places first."""
-    names = dict.fromkeys(r.name for r in graph.references.get(hit.path, ())
+    names = dict.fromkeys(r.name for r in refs(hit.path)
                           if r.kind == "call" and hit.start_line <= r.line <= hit.end_line)
     usable = [n for n in names if 0 < len(graph.definers.get(n, ())) <= MAX_DEFINERS]
     for name in sorted(usable, key=lambda n: len(graph.definers[n])):  # stable: first call first on ties
@@ -70,7 +80,7 @@ def _callees(hit: Hit, graph: SymbolGraph) -> Iterator[Definition]:
                     yield d
 
 
-def _callers(hit: Hit, graph: SymbolGraph) -> Iterator[Definition]:
+def _callers(hit: Hit, graph: SymbolGraph, refs: References) -> Iterator[Definition]:
     """The innermost function or method around each call, in other files, of what the hit defines."""
     fidx = graph.file_index.get(hit.path)
     if fidx is None:
@@ -81,7 +91,7 @@ def _callers(hit: Hit, graph: SymbolGraph) -> Iterator[Definition]:
         edges = np.nonzero((graph.dst == fidx) & (graph.ident == graph.name_index[name]))[0]
         for src in graph.src[edges]:
             path = graph.files[int(src)]
-            for ref in graph.references.get(path, ()):
+            for ref in refs(path):
                 if ref.name == name and ref.kind == "call":
                     around = _enclosing(graph.definitions.get(path, ()), ref.line)
                     if around is not None:

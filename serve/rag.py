@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..indexer.errors import IndexMissingError, RagpilotError
+from ..indexer.symbols.store import SymbolStore
 from ..indexer.types import TokenCounter, approx_tokens
 from ..retrieval.context import ContextPiece, assemble_context
 from ..retrieval.expand import expand_hits
@@ -96,7 +97,9 @@ def _expanded(repo: ServedRepo, hits: list[Hit], settings: RepoMapSettings) -> l
     except IndexMissingError as err:
         log.info("%s: no graph expansion (%s)", repo.name, err)
         return hits
-    return expand_hits(hits, graph, repo.searcher.store, top=settings.expand_hits, per_hit=settings.expand_per_hit)
+    with SymbolStore(repo.index_dir, readonly=True) as symbols:
+        return expand_hits(hits, graph, repo.searcher.store, symbols.references, top=settings.expand_hits,
+                           per_hit=settings.expand_per_hit)
 
 
 def _map_slice(query: str, targets: Sequence[ServedRepo], room: int, count_tokens: TokenCounter,

@@ -8,7 +8,7 @@ import pytest
 from ragpilot.indexer.symbols.types import Definition, Reference
 from ragpilot.indexer.types import approx_tokens
 from ragpilot.retrieval.repomap import build_repo_map
-from ragpilot.retrieval.repomap_graph import build_graph, name_weight
+from ragpilot.retrieval.repomap_graph import MAX_DEFINERS, build_graph, name_weight
 from ragpilot.retrieval.repomap_mentions import mentioned_files, mentioned_names
 from ragpilot.retrieval.repomap_rank import pagerank
 
@@ -79,6 +79,13 @@ def test_a_name_defined_in_many_files_splits_its_vote():
     assert ranked[0] == "config/settings.py"
     assert name_weight("get", 6) < name_weight("get", 1) < name_weight("load_settings", 1)
     assert name_weight("_private", 1) < name_weight("private", 1)
+
+
+def test_a_name_defined_in_very_many_files_gets_no_edges_at_all():
+    defs = [d(f"m{i}.py", "close") for i in range(MAX_DEFINERS + 1)] + [d("db.py", "connect_pool")]
+    refs = [r(f"u{i}.py", name) for i in range(5) for name in ("close", "connect_pool")]
+    graph = build_graph(defs, refs)
+    assert graph.edge_count == 5 and set(graph.names) == {"connect_pool"}
 
 
 def test_a_file_using_its_own_definitions_gets_no_edge():
