@@ -190,25 +190,33 @@ def test_the_endpoint_answers_only_requests_with_its_token(endpoint):
 # ----- falling back ---------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def client_log(caplog, monkeypatch):
+    """The client's debug lines (a logging.config call elsewhere in the session may have disabled the
+    logger, as dictConfig does to existing loggers)."""
+    monkeypatch.setattr(logging.getLogger(server_client.__name__), "disabled", False)
+    caplog.set_level(logging.DEBUG, logger=server_client.__name__)
+    return caplog
+
+
 def holder_record_for(index_dir: Path, root: Path, port: int, token: str = "t") -> Path:
     data = json.loads((index_dir / "meta.json").read_text())
     return write_record(index_dir, record(index_dir, port=port, token=token, repo_root=str(root),
                                           embedder_id=data["embedder_id"]))
 
 
-def test_a_holder_that_is_gone_from_its_port_means_searching_directly(indexed, capsys, caplog):
+def test_a_holder_that_is_gone_from_its_port_means_searching_directly(indexed, capsys, client_log):
     root, index_dir = indexed
     with socket.socket() as s:  # a port nobody listens on: connection refused
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     holder_record_for(index_dir, root, port)
     direct = direct_json(capsys, root)
-    with caplog.at_level(logging.DEBUG, logger="ragpilot.serve.cli.server_client"):
-        assert json.loads(cli_search(capsys, "--repo", str(root), "--json")) == direct
-    assert "did not answer" in caplog.text and "searching directly" in caplog.text
+    assert json.loads(cli_search(capsys, "--repo", str(root), "--json")) == direct
+    assert "did not answer" in client_log.text and "searching directly" in client_log.text
 
 
-def test_a_holder_that_hangs_costs_a_short_timeout_then_the_direct_search(indexed, capsys, caplog, monkeypatch):
+def test_a_holder_that_hangs_costs_a_short_timeout_then_the_direct_search(indexed, capsys, client_log, monkeypatch):
     root, index_dir = indexed
     monkeypatch.setattr(server_client, "TIMEOUT_S", 0.3)
     with socket.socket() as hung:  # accepts connections (the kernel does), never answers
@@ -216,15 +224,13 @@ def test_a_holder_that_hangs_costs_a_short_timeout_then_the_direct_search(indexe
         hung.listen(8)
         holder_record_for(index_dir, root, hung.getsockname()[1])
         direct = direct_json(capsys, root)
-        with caplog.at_level(logging.DEBUG, logger="ragpilot.serve.cli.server_client"):
-            assert json.loads(cli_search(capsys, "--repo", str(root), "--json")) == direct
-    assert "timed out" in caplog.text
+        assert json.loads(cli_search(capsys, "--repo", str(root), "--json")) == direct
+    assert "timed out" in client_log.text
 
 
-def test_a_holder_answering_an_error_means_searching_directly(endpoint, indexed, capsys, caplog):
+def test_a_holder_answering_an_error_means_searching_directly(endpoint, indexed, capsys, client_log):
     root, index_dir = indexed
     holder_record_for(index_dir, root, endpoint.port, token="not-the-token")  # the endpoint answers 401
     direct = direct_json(capsys, root)
-    with caplog.at_level(logging.DEBUG, logger="ragpilot.serve.cli.server_client"):
-        assert json.loads(cli_search(capsys, "--repo", str(root), "--json")) == direct
-    assert endpoint.requests == 0 and "answered 401" in caplog.text
+    assert json.loads(cli_search(capsys, "--repo", str(root), "--json")) == direct
+    assert endpoint.requests == 0 and "answered 401" in client_log.text
