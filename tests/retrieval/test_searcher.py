@@ -14,7 +14,7 @@ from ragpilot.indexer.embedders import create_embedder
 from ragpilot.indexer.errors import IndexIncompatibleError, IndexMissingError, UsageError
 from ragpilot.indexer.store import IndexStore
 from ragpilot.retrieval.fusion import overlaps
-from ragpilot.retrieval.lexical import lexical_search
+from ragpilot.retrieval.lexical import lexical_search, names_an_identifier
 from ragpilot.retrieval.rerankers import Reranker
 from ragpilot.retrieval.searcher import Searcher
 
@@ -258,3 +258,25 @@ def test_an_unreadable_vector_snapshot_is_reloaded_not_reported(searcher):
     stale.table = Vanished()
     assert [h.chunk_id for h in dense.search(vector, limit=3)] == expected
     assert dense._snap is not stale
+
+
+# ----- query-aware fusion -------------------------------------------------------------------------
+@pytest.mark.parametrize("query, named", [
+    ("compute_crc32_checksum of the payload", True), ("where is applyPendingMigrations called", True),
+    ("NewMux returns a router", True), ("what does Foo::bar do", True), ("self.retries", True),
+    ("why does run() hang", True), ("Convert a string to a boolean value", False),
+    ("Middlewares returns a slice", False), ("version 1.2 is out. Next", False),
+])
+def test_a_query_names_an_identifier_only_when_it_holds_a_token_only_code_has(query, named):
+    assert names_an_identifier(query) is named
+
+
+def test_a_query_naming_an_identifier_is_fused_with_the_identifier_lexical_weight(indexed):
+    _, idx = indexed
+    dense_only = Searcher.for_index(idx, weights=(0.0, 1.0), identifier_lexical_weight=None)
+    leaning = Searcher.for_index(idx, weights=(0.0, 1.0), identifier_lexical_weight=2.0)
+    query = "compute_crc32_checksum"
+    assert paths(leaning.search(query, mode="hybrid", k=1)) == paths(leaning.search(query, mode="lexical", k=1))
+    assert leaning.search(query, k=5) != dense_only.search(query, k=5)
+    prose = "sorted values middle element"  # no identifier: lexical weight 0 leaves the dense order
+    assert [h.chunk_id for h in leaning.search(prose, k=5)] == [h.chunk_id for h in dense_only.search(prose, k=5)]
