@@ -73,7 +73,7 @@ def test_disk_full_mid_run_leaves_only_whole_files_and_the_next_run_heals(tmp_pa
     assert IndexStore.open(index_dir).all_keys() == expected
 
 
-def test_a_full_embedding_cache_is_a_clear_error_and_the_index_is_unchanged(tmp_path):
+def test_a_full_embedding_cache_during_a_watcher_edit_is_a_clear_error_and_the_index_is_unchanged(tmp_path):
     repo = tmp_path / "repo"
     make_repo(repo, 6)
     index_dir = tmp_path / "idx"
@@ -86,13 +86,40 @@ def test_a_full_embedding_cache_is_a_clear_error_and_the_index_is_unchanged(tmp_
         pages = indexer.cache.conn.execute("PRAGMA page_count").fetchone()[0]
         indexer.cache.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full"
         with pytest.raises(RagpilotError, match="full"):
-            indexer.run_to_end()
+            indexer.update(["pkg0/mod_0.py"])  # a small edit is embedded before its rows are written
     finally:
         indexer.close()
     assert state(index_dir) == before
 
     index_repo(repo, settings(index_dir))
     assert IndexStore.open(index_dir).all_keys() == fresh_keys(repo, tmp_path)
+
+
+def test_a_full_embedding_cache_during_a_full_run_is_a_clear_error_after_the_rows_are_written(tmp_path):
+    """Search first, embed after: the rows (whole files, searchable by text) are committed before
+    embedding, so the error leaves them in place unembedded, and the next run embeds only those."""
+    repo = tmp_path / "repo"
+    make_repo(repo, 6)
+    index_dir = tmp_path / "idx"
+    index_repo(repo, settings(index_dir))
+    (repo / "pkg0" / "mod_0.py").write_text("def needs_a_new_embedding():\n    return 0\n")
+
+    indexer = Indexer(repo, settings(index_dir)).open()
+    try:
+        pages = indexer.cache.conn.execute("PRAGMA page_count").fetchone()[0]
+        indexer.cache.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full"
+        with pytest.raises(RagpilotError, match="full"):
+            indexer.run_to_end()
+    finally:
+        indexer.close()
+    store = IndexStore.open(index_dir)
+    assert store.all_keys() == fresh_keys(repo, tmp_path)  # every file whole, the edit included
+    pending = store.pending_count()
+    assert pending > 0
+
+    summary = index_repo(repo, settings(index_dir))
+    assert summary.files_indexed == 0 and summary.chunks_embedded == pending
+    assert IndexStore.open(index_dir).pending_count() == 0
 
 
 def test_a_failed_meta_write_keeps_the_previous_meta_file(tmp_path, monkeypatch):
