@@ -217,8 +217,9 @@ def test_the_chat_adds_a_map_slice_for_a_repository_level_question_only(served, 
     assert "app/core.py:" in repo_level
     assert "(repo map)" not in pinpoint and "map of the repository" not in pinpoint
     backend = UpstreamBackend(fake.url, model=fake.model)  # a client is bound to its app's event loop
-    with client_for(served, index_settings, backend, context_tokens=600) as c:  # the setting is off by default
+    with client_for(served, index_settings, backend, repomap={"chat_map": False}, context_tokens=600) as c:
         assert "(repo map)" not in system_prompt(c, fake, REPO_LEVEL)
+    assert ServeSettings().repomap.chat_map and not ServeSettings().repomap.expand_graph  # the eval's verdict
 
 
 def test_the_map_slice_stays_within_the_chat_budget(served):
