@@ -14,8 +14,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import platformdirs
-
 from .errors import UsageError
 
 
@@ -31,6 +29,8 @@ def index_location(repo_root: Path, *, home: Path, index_dir: Path | None = None
 
 def default_home() -> Path:
     """``$RAGPILOT_HOME``'s default: the platform's per-user data folder."""
+    import platformdirs  # noqa: PLC0415 - only without RAGPILOT_HOME (it imports tempfile, random, ...)
+
     return Path(platformdirs.user_data_dir("ragpilot"))
 
 
