@@ -5,6 +5,7 @@ Building the graph reads every definition and reference (hundreds of thousands o
 repository): the cost of a map is that, not the ranking. So the graph is kept per index and rebuilt only
 when the store changed: its generation counter (bumped by every write) and the file's identity (a
 rebuilt index starts counting again) are the version. A few indexes are kept (a server serves several).
+A large repository's graph is rebuilt in the background while the previous one answers (see _GraphCache).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +30,7 @@ from .repomap_settings import DEFAULT_MAP_TOKENS
 log = logging.getLogger(__name__)
 
 CACHED_GRAPHS = 4
+BACKGROUND_BUILD_S = 0.5  # graphs slower to build than this are rebuilt in the background (10k files: ~2-7 s)
 SEARCHED_FILES = 10  # files chunk search contributes to a question's personalisation
 
 
@@ -37,36 +40,76 @@ class FileSearch(Protocol):
     def search_files(self, query: str, *, k: int = 10, mode: str = "hybrid") -> list[FileHit]: ...
 
 
+@dataclass
+class _Cached:
+    version: tuple
+    graph: SymbolGraph
+    build_s: float  # what building it took: a slow build is redone in the background next time
+
+
 class _GraphCache:
+    """Graphs per index, rebuilt when the store's version changes. A graph that took more than
+    BACKGROUND_BUILD_S to build is rebuilt in a background thread while the previous one keeps
+    answering (a map a few seconds behind an edit is still a map; a chat turn waiting seconds for it is
+    not); a quick one is rebuilt on the spot."""
+
     def __init__(self, size: int):
         self.size = size
-        self.graphs: OrderedDict[str, tuple[tuple, SymbolGraph]] = OrderedDict()
+        self.graphs: OrderedDict[str, _Cached] = OrderedDict()
+        self.building: set[str] = set()
         self.lock = threading.Lock()
 
     def get(self, index_dir: Path) -> SymbolGraph:
         key = str(Path(index_dir).resolve())
         with SymbolStore(index_dir, readonly=True) as store:
-            stat = os.stat(symbols_path(index_dir))
-            version = (stat.st_dev, stat.st_ino, store.generation())
+            version = _version(index_dir, store)
             with self.lock:
                 cached = self.graphs.get(key)
-                if cached is not None and cached[0] == version:
+                if cached is not None:
                     self.graphs.move_to_end(key)
-                    return cached[1]
-            started = time.perf_counter()
-            graph = build_graph(store.definitions(), files=store.files(), uses=_reference_counts(store))
+                    if cached.version == version:
+                        return cached.graph
+                    if key in self.building:
+                        return cached.graph
+                    if cached.build_s > BACKGROUND_BUILD_S:
+                        self.building.add(key)
+                        threading.Thread(target=self._rebuild, args=(key, Path(index_dir)), daemon=True,
+                                         name="ragpilot-repomap-graph").start()
+                        return cached.graph
+            return self._build(key, Path(index_dir), store, version).graph
+
+    def _build(self, key: str, index_dir: Path, store: SymbolStore, version: tuple) -> _Cached:
+        started = time.perf_counter()
+        graph = build_graph(store.definitions(), files=store.files(), uses=_reference_counts(store))
+        entry = _Cached(version, graph, time.perf_counter() - started)
         log.debug("repo map: graph of %s built in %.0f ms (%d files, %d edges)", index_dir,
-                  (time.perf_counter() - started) * 1000, len(graph.files), graph.edge_count)
+                  entry.build_s * 1000, len(graph.files), graph.edge_count)
         with self.lock:
-            self.graphs[key] = (version, graph)
+            self.graphs[key] = entry
             self.graphs.move_to_end(key)
             while len(self.graphs) > self.size:
                 self.graphs.popitem(last=False)
-        return graph
+        return entry
+
+    def _rebuild(self, key: str, index_dir: Path) -> None:
+        try:
+            with SymbolStore(index_dir, readonly=True) as store:
+                self._build(key, index_dir, store, _version(index_dir, store))
+        except Exception as err:  # the index vanished or is being rebuilt: the next request retries
+            log.info("repo map: rebuilding the graph of %s failed: %s", index_dir, err)
+        finally:
+            with self.lock:
+                self.building.discard(key)
 
     def clear(self) -> None:
         with self.lock:
             self.graphs.clear()
+
+
+def _version(index_dir: Path, store: SymbolStore) -> tuple:
+    """The store's write counter, and the file's identity (a rebuilt index counts from zero again)."""
+    stat = os.stat(symbols_path(index_dir))
+    return (stat.st_dev, stat.st_ino, store.generation())
 
 
 def _reference_counts(store: SymbolStore) -> list[tuple[str, str, int]]:
