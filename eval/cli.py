@@ -17,7 +17,7 @@ from ragpilot.indexer.settings import DEFAULT_EMBEDDER
 from ragpilot.serve.cli import run
 
 from . import multireport, questions, repolevel, symbolcheck
-from .engine import BASE_MODES, DEFAULT_MODES, Engine, parse_mode
+from .engine import BASE_MODES, DEFAULT_MODES, FILES_MODE, Engine, parse_mode
 from .multilang import eval_pinned
 from .pinned import mirrors_root, select
 from .report import diagnostics_lines, results_table, subset_tables, verdict_line, write_json
@@ -115,7 +115,8 @@ def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, m
 
     if pinned is not None:
         if click.get_current_context().get_parameter_source("modes") == ParameterSource.DEFAULT:
-            cfg.modes = list(BASE_MODES)  # the cross-encoder is too slow for every corpus
+            # the cross-encoder is too slow for every corpus; file-level search answers the git tasks
+            cfg.modes = [*BASE_MODES, FILES_MODE]
         out_dir = Path(MULTI_OUT if out_path == DEFAULT_OUT else out_path)
         _run_pinned(select(pinned, large=large), engine, cfg, mirrors_root(mirrors),
                     doc_tasks=doc_tasks, git_tasks=git_per_corpus, out_dir=None if out_path == "-" else out_dir)

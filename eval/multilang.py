@@ -28,7 +28,7 @@ from ragpilot.indexer.pipeline import IndexSummary
 from .baselines import BASELINES, BM25Index, build_baselines
 from .corpora import sync_tree
 from .doctasks import SPLITS, build_doc_tasks, split_of
-from .engine import Engine
+from .engine import FILES_MODE, Engine
 from .git_tasks import recent_git_tasks
 from .pinned import PinnedCorpus, corpus_tree, mirror_status
 from .runner import EvalConfig, index_tree, run_tasks, score_hits, work_dir_for
@@ -142,6 +142,8 @@ def run_baselines(records: list[dict], tasks: Sequence[Task], indexes: dict[str,
 def _summarize(records: list[dict], cfg: EvalConfig, header: dict) -> dict:
     for r in records:
         r["split"] = r["meta"].get("split") or split_of(r["id"])
+        if FILES_MODE in r["modes"]:  # one place per file: file level only, like bm25-file
+            r["modes"][FILES_MODE]["chunk"] = None
     methods = [*BASELINES, *cfg.modes]
     result = summarize(records, methods, header=header)
     result["splits"] = {}
