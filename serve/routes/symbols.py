@@ -19,6 +19,14 @@ from ..symbols import reference_matches, symbol_matches
 
 router = APIRouter()
 
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}
+_RESPONSES: dict[int | str, dict] = {
+    400: {"description": "Empty or over-long name, unknown kind, limit out of range", "content": _ERROR},
+    404: {"description": "Unknown repository, or an index without a symbol index", "content": _ERROR},
+    409: {"description": "The symbol index is damaged (rebuild it)", "content": _ERROR},
+    503: {"description": "The repository is still being indexed for the first time", "content": _ERROR},
+}
+
 
 def _required(name: str | None) -> str:
     if name is None:
@@ -26,7 +34,7 @@ def _required(name: str | None) -> str:
     return name
 
 
-@router.get("/symbols")
+@router.get("/symbols", responses=_RESPONSES)
 async def symbols(request: Request, name: str | None = None, kind: str | None = None, fuzzy: bool = True,
                   limit: int | None = None, repo: str | None = None) -> dict:
     name = _required(name)
@@ -35,7 +43,7 @@ async def symbols(request: Request, name: str | None = None, kind: str | None = 
     return {"name": name.strip(), "definitions": found}
 
 
-@router.get("/symbols/references")
+@router.get("/symbols/references", responses=_RESPONSES)
 async def references(request: Request, name: str | None = None, limit: int | None = None,
                      repo: str | None = None) -> dict:
     name = _required(name)
