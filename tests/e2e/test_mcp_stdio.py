@@ -55,6 +55,7 @@ def session(indexed_repo) -> dict:
                     "get_context", {"question": "how is a retry delayed", "budget_tokens": 120}),
                 "context": await client.call_tool("get_context", {"question": "how is a retry delayed"}),
                 "status": await client.call_tool("index_status", {}),
+                "map": await client.call_tool("repo_map", {"question": "LRUCache", "budget_tokens": 200}),
                 "bad_k": await client.call_tool("search_code", {"query": "retry", "k": 0}),
                 "empty": await client.call_tool("get_context", {"question": "  "}),
                 "after_errors": await client.call_tool("search_code", {"query": "retry", "k": 1}),
@@ -63,9 +64,10 @@ def session(indexed_repo) -> dict:
     return anyio.run(go)
 
 
-def test_the_mcp_server_lists_its_four_tools_with_their_arguments(session):
+def test_the_mcp_server_lists_its_tools_with_their_arguments(session):
     tools = session["tools"]
-    assert set(tools) == {"search_code", "search_files", "get_context", "index_status"}
+    assert {"search_code", "search_files", "get_context", "repo_map", "index_status"} <= set(tools)
+    assert {"question", "budget_tokens", "repo"} <= set(tools["repo_map"].input_schema["properties"])
     assert {"query", "k", "path"} <= set(tools["search_code"].input_schema["properties"])
     assert tools["search_code"].input_schema["required"] == ["query"]
     assert {"question", "budget_tokens"} <= set(tools["get_context"].input_schema["properties"])
@@ -89,6 +91,14 @@ def test_get_context_assembles_cited_snippets_within_the_budget(session):
     assert "[1] src/http/retry.py:" in big and "quoted for reference" in big
     assert len(small) < len(big)
     assert len(small) // 3 <= 120 + 40  # the budget is in (approximate) tokens
+
+
+def test_repo_map_answers_a_map_personalised_by_the_question(session):
+    result = session["map"]
+    assert not result.is_error
+    lines = result.content[0].text.splitlines()
+    assert lines[0].startswith("# ") and lines[1] == "src/storage/cache.go"
+    assert any("LRUCache" in line for line in lines[2:])
 
 
 def test_index_status_reports_the_repository(session, indexed_repo):
