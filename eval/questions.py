@@ -27,7 +27,7 @@ from ragpilot.indexer.errors import UsageError
 
 from .baselines import BASELINES, build_baselines
 from .corpora import sync_tree
-from .engine import Engine
+from .engine import FILES_MODE, Engine
 from .multilang import run_baselines
 from .pinned import PinnedCorpus, corpus_tree
 from .runner import EvalConfig, index_tree, run_tasks, work_dir_for
@@ -97,6 +97,9 @@ def eval_questions(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, *, mir
     run_baselines(records, tasks, build_baselines(src), k=cfg.k)
     timing["baseline_seconds"] = time.perf_counter() - t0
     timing["index_seconds"] = summary.seconds
+    for record in records:
+        if FILES_MODE in record["modes"]:  # one place per file: file level only, as in the doc tasks
+            record["modes"][FILES_MODE]["chunk"] = None
     methods = [*BASELINES, *cfg.modes]
     header = {
         "corpus": corpus.name, "language": corpus.language, "source": f"{corpus.repo}@{corpus.commit}",

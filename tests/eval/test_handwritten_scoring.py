@@ -73,12 +73,13 @@ def test_every_mode_and_both_baselines_answer_the_questions_on_the_unmodified_tr
         {"id": "throttle", "query": "tokens and backlog channels for a concurrency limit",
          "gold": [{"path": "mw/throttle.go", "start_line": 3, "end_line": 8}]},
     ])
-    cfg = EvalConfig(modes=["lexical", "dense", "hybrid"], work_dir=tmp_path / "w")
+    cfg = EvalConfig(modes=["lexical", "dense", "hybrid", "files"], work_dir=tmp_path / "w")
     result = eval_questions(corpus, Engine("hashing"), cfg, mirrors=mirrors, tasks_dir=tasks_dir)
 
     assert result["kind"] == "handwritten" and result["n_tasks"] == 2
-    assert set(result["modes"]) == {"bm25-window40", "bm25-file", "lexical", "dense", "hybrid"}
+    assert set(result["modes"]) == {"bm25-window40", "bm25-file", "lexical", "dense", "hybrid", "files"}
     assert result["modes"]["bm25-file"]["chunk"] is None  # a whole file overlaps every range
+    assert result["modes"]["files"]["chunk"] is None and result["modes"]["files"]["file"]["recall@10"] == 1.0
     for method in ("bm25-window40", "lexical"):
         assert result["modes"][method]["chunk"]["recall@10"] == 1.0, method
         assert result["modes"][method]["chunk"]["mrr@10"] == 1.0, method
