@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from ragpilot.indexer.location import index_dir_from_env
 from ragpilot.indexer.pipeline import index_repo
@@ -26,8 +27,11 @@ from ragpilot.serve.cli import server_client
 from ragpilot.serve.cli.options import field_help
 from ragpilot.serve.cli.quick_options import INDEX_DIR_HELP
 from ragpilot.serve.discovery import HolderRecord, live_records, record_path, write_record
-from ragpilot.serve.holder import SearchEndpoint, records_for
+from ragpilot.serve.app import create_app
+from ragpilot.serve.holder import HolderTokenCheck, SearchEndpoint, records_for
+from ragpilot.serve.llm.upstream import UpstreamBackend
 from ragpilot.serve.repos import RepoSet, ServedRepo
+from ragpilot.serve.settings import ServeSettings
 
 QUERY = "should_retry"
 
@@ -234,3 +238,23 @@ def test_a_holder_answering_an_error_means_searching_directly(endpoint, indexed,
     direct = direct_json(capsys, root)
     assert json.loads(cli_search(capsys, "--repo", str(root), "--json")) == direct
     assert endpoint.requests == 0 and "answered 401" in client_log.text
+
+
+# ----- the token in front of serve ------------------------------------------------------------------
+
+
+def test_serve_refuses_another_holders_token_and_its_own_token_is_no_api_key(served, index_settings, fake):
+    settings = ServeSettings(repos=[r.root for r in served.repos], index=index_settings, api_key="the-key")
+    app = create_app(settings, repos=served, llm=UpstreamBackend(fake.url, model=fake.model))
+    app.add_middleware(HolderTokenCheck, token="this-token")
+    body = {"query": QUERY, "k": 2}
+    with TestClient(app) as client:
+        other = client.post("/search", json=body, headers={"X-Ragpilot-Holder": "other-token",
+                                                           "Authorization": "Bearer the-key"})
+        assert other.status_code == 409 and other.json()["error"]["code"] == "holder_mismatch"
+        own_token_only = client.post("/search", json=body, headers={"X-Ragpilot-Holder": "this-token",
+                                                                    "Authorization": "Bearer this-token"})
+        assert own_token_only.status_code == 401
+        assert client.post("/search", json=body, headers={"X-Ragpilot-Holder": "this-token",
+                                                          "Authorization": "Bearer the-key"}).status_code == 200
+        assert client.post("/search", json=body, headers={"Authorization": "Bearer the-key"}).status_code == 200
