@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..catalog import Catalog
+from ..errors import IndexIncompatibleError
 from ..filters import content_skip_reason, decode_text
 from ..redact import redact_secrets
 from ..settings import IndexSettings
@@ -34,14 +35,21 @@ class SymbolWriter:
 
     @classmethod
     def open(cls, index_dir: Path, root: Path, catalog: Catalog, settings: IndexSettings) -> SymbolWriter | None:
-        """The writer for ``index_dir``, backfilled from the catalog's files when needed; None when
-        symbol extraction is switched off (then a symbol index left from before is removed: stale
-        symbols would point at lines that moved)."""
+        """The writer for ``index_dir``, backfilled from the catalog's files when needed (also when the
+        file was damaged: it holds nothing the working tree cannot give again); None when symbol
+        extraction is switched off (then a symbol index left from before is removed: stale symbols would
+        point at lines that moved)."""
         if not settings.symbols:
             for name in SYMBOL_FILES:
                 (Path(index_dir) / name).unlink(missing_ok=True)
             return None
-        writer = cls(index_dir)
+        try:
+            writer = cls(index_dir)
+        except IndexIncompatibleError as err:  # derived data: start it over rather than stop indexing
+            log.warning("the symbol index in %s is damaged (%s); building it again", index_dir, err)
+            for name in SYMBOL_FILES:
+                (Path(index_dir) / name).unlink(missing_ok=True)
+            writer = cls(index_dir)
         try:
             if writer.store.meta(_VERSION_KEY) != EXTRACTOR_VERSION:
                 writer.backfill(root, sorted(catalog.all()), scan_secrets=settings.scan_secrets)

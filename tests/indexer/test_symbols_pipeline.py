@@ -149,3 +149,14 @@ def test_symbols_from_an_older_extractor_are_extracted_again_once(sample_repo, f
     with Indexer(sample_repo, fast_settings):
         pass
     assert "RetryPolicy.delay" in _qualified(fast_settings, "src/http/retry.py")
+
+
+def test_a_damaged_symbol_index_is_built_again_by_the_next_run(sample_repo, fast_settings, caplog):
+    index_repo(sample_repo, fast_settings)
+    for suffix in ("-wal", "-shm"):
+        (fast_settings.index_dir / (SYMBOLS_FILE + suffix)).unlink(missing_ok=True)
+    (fast_settings.index_dir / SYMBOLS_FILE).write_bytes(b"not a database at all" * 100)
+    summary = index_repo(sample_repo, fast_settings)
+    assert summary.files_indexed == 0  # nothing re-chunked or re-embedded
+    assert "LRUCache.Get" in _qualified(fast_settings)
+    assert "symbol index" in caplog.text and "damaged" in caplog.text
