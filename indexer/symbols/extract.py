@@ -39,12 +39,22 @@ _GENERICS = re.compile(r"<.*>|\[.*\]")
 _SPACES = re.compile(r"\s+")
 
 
+#: A reference as extraction yields it: (name, line, kind). Tuples, because a file has thousands and a
+#: frozen dataclass costs several times more to build; :attr:`FileSymbols.references` makes objects.
+ReferenceRow = tuple[str, int, str]
+
+
 @dataclass
 class FileSymbols:
     """What one file defines and uses."""
 
+    path: str = ""
     definitions: list[Definition] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
+    reference_rows: list[ReferenceRow] = field(default_factory=list)
+
+    @property
+    def references(self) -> list[Reference]:
+        return [Reference(self.path, name, line, kind) for name, line, kind in self.reference_rows]
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ def extract_symbols(rel_path: str, text: str, language: str | None = None) -> Fi
 class _Extractor:
     def __init__(self, path: str, language: str, spec: LanguageSpec, sym: SymbolSpec, text: str):
         self.path, self.language, self.spec, self.sym = path, language, spec, sym
+        self.source = text.encode("utf-8", "surrogatepass")  # node byte offsets index this
         self.package = ""
         self.definitions: list[Definition] = []
         self.name_sites: list[tuple[str, int]] = []  # (name, byte where its name node is searched from)
@@ -86,7 +97,7 @@ class _Extractor:
             clause = next((c for c in root.named_children if c.type == "package_clause"), None)
             self.package = node_text(clause.named_children[0]) if clause and clause.named_children else ""
         self._walk(root)
-        return FileSymbols(self.definitions, self._references(root))
+        return FileSymbols(self.path, self.definitions, self._references(root))
 
     # ----- definitions ------------------------------------------------------------------------
     def _walk(self, root: Node) -> None:
@@ -157,36 +168,42 @@ class _Extractor:
             self._add(node, name, qualified, kind, parent, _first_line(node), name_node.start_byte)
 
     # ----- references -------------------------------------------------------------------------
-    def _references(self, root: Node) -> list[Reference]:
-        names_query, calls_query = _queries(self.language)
+    def _references(self, root: Node) -> list[ReferenceRow]:
         from tree_sitter import QueryCursor
 
-        nodes = QueryCursor(names_query).captures(root).get("name", [])
-        calls = QueryCursor(calls_query).captures(root).get("call", []) if calls_query else []
+        captures = QueryCursor(_query(self.language)).captures(root)
+        calls = captures.get("call", [])
         call_starts = {n.start_byte for n in calls}
-        found: dict[tuple[str, int], str] = {}
-        sites = sorted({(n.start_byte, n.end_byte): n for n in (*nodes, *calls)}.items())
+        by_start = {n.start_byte: n for n in captures.get("name", [])}
+        by_start.update((n.start_byte, n) for n in calls)
+        src = self.source
+        sites = []  # (start, text, node) in document order; texts sliced from the bytes once
+        for start in sorted(by_start):
+            node = by_start[start]
+            end = node.end_byte
+            if MIN_NAME_LENGTH <= end - start <= 200:
+                sites.append((start, src[start:end].decode("utf-8", "replace"), node))
         own = self._definition_name_starts(sites)
-        for (start, _end), node in sites:
-            if start in own:
-                continue
-            name = node_text(node)
-            if len(name) < MIN_NAME_LENGTH or name in NOISE_NAMES or len(name) > 200:
+        found: dict[tuple[str, int], str] = {}
+        for start, name, node in sites:
+            if start in own or name in NOISE_NAMES:
                 continue
             key = (name, node.start_point.row + 1)
-            if start in call_starts or key not in found:
-                found[key] = "call" if start in call_starts else "name"
+            if start in call_starts:
+                found[key] = "call"
+            elif key not in found:
+                found[key] = "name"
             if len(found) >= MAX_REFERENCES_PER_FILE:
                 log.info("%s: more than %d references; the rest are not kept", self.path, len(found))
                 break
-        return [Reference(self.path, name, line, kind) for (name, line), kind in found.items()]
+        return [(name, line, kind) for (name, line), kind in found.items()]
 
     def _definition_name_starts(self, sites: list) -> set[int]:
         """Start bytes of the definitions' own name nodes: the first node spelling the name at or after
         where the definition starts."""
         by_name: dict[str, list[int]] = {}
-        for (start, _end), node in sites:
-            by_name.setdefault(node_text(node), []).append(start)
+        for start, text, _node in sites:
+            by_name.setdefault(text, []).append(start)
         own: set[int] = set()
         for name, origin in self.name_sites:
             starts = by_name.get(name)
@@ -198,24 +215,24 @@ class _Extractor:
 
 
 @cache
-def _queries(language: str):
-    """(names query, calls query or None) of ``language``, compiled once. A pattern the grammar rejects
-    is dropped with a warning rather than costing the language its symbols."""
+def _query(language: str):
+    """One query capturing ``@name`` (every identifier) and ``@call`` (callees) in ``language``, compiled
+    once: one pass over the tree. A call pattern the grammar rejects is dropped with a warning rather
+    than costing the language its symbols."""
     from tree_sitter import Query
     from tree_sitter_language_pack import get_language
 
     spec, sym = spec_for(language), SPECS[language]
     assert spec is not None
     grammar = get_language(spec.grammar)
-    names = Query(grammar, "[" + " ".join(f"({t})" for t in sym.names) + "] @name")
-    patterns = []
+    patterns = ["[" + " ".join(f"({t})" for t in sym.names) + "] @name"]
     for pattern in sym.calls:
         try:
             Query(grammar, pattern)
             patterns.append(pattern)
         except Exception as exc:
             log.warning("%s: call pattern %s rejected by the grammar (%s)", language, pattern, exc)
-    return names, (Query(grammar, "\n".join(patterns)) if patterns else None)
+    return Query(grammar, "\n".join(patterns))
 
 
 def query_problems(language: str) -> list[str]:

@@ -63,8 +63,8 @@ class SymbolWriter:
         defs, refs = {}, {}
         for rel, text in files:
             found = extract_symbols(rel, text)
-            defs[rel], refs[rel] = found.definitions, found.references
-        self.store.replace_files(defs, refs, deleted)
+            defs[rel], refs[rel] = found.definitions, found.reference_rows
+        self.store.replace_file_rows(defs, refs, deleted)
 
     def backfill(self, root: Path, paths: list[str], *, scan_secrets: bool) -> int:
         """Extract the symbols of already-indexed ``paths`` from the working tree without re-embedding
