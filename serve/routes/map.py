@@ -20,14 +20,22 @@ from ..state import AppState, get_state
 
 router = APIRouter()
 
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}
+_RESPONSES: dict[int | str, dict] = {
+    400: {"description": "Empty question, budget out of bounds, wrong types", "content": _ERROR},
+    404: {"description": "Unknown repository, or an index without a symbol index", "content": _ERROR},
+    409: {"description": "The index or its symbol index is damaged (rebuild it)", "content": _ERROR},
+    503: {"description": "The repository is still being indexed for the first time", "content": _ERROR},
+}
 
-@router.get("/map")
+
+@router.get("/map", responses=_RESPONSES)
 async def map_get(request: Request, question: str | None = Query(None, max_length=MAX_QUERY_CHARS),
                   tokens: int | None = None, repo: str | None = None) -> dict:
     return await _map(get_state(request), MapRequest(question=question, tokens=tokens, repo=repo))
 
 
-@router.post("/map")
+@router.post("/map", responses=_RESPONSES)
 async def map_post(body: MapRequest, request: Request) -> dict:
     return await _map(get_state(request), body)
 
