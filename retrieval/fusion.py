@@ -118,7 +118,7 @@ def demote_kind(hits: Sequence[Hit], kind: str, factor: float) -> list[Hit]:
     comments of all of them, so a question about one method matches its class skeleton as well as the
     method, and the skeleton (which does not show the code) would take the method's place.
     """
-    if factor == 1.0:
+    if factor == 1.0 or not any(hit.kind == kind for hit in hits):
         return list(hits)
     out = [replace(hit, score=hit.score * factor) if hit.kind == kind else hit for hit in hits]
     return sorted(out, key=lambda hit: -hit.score)
