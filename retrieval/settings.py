@@ -26,10 +26,11 @@ DEFAULT_RERANKER = "onnx-cross-encoder"
 # Python (Go, C) and k=10 let dense's top ranks bury it. k=30 and lexical 1.0 were no better.
 RRF_K = 20
 LEXICAL_WEIGHT = 0.8
-# A query naming an identifier (snake_case, camelCase, a::b, a.b, f()) leans lexical: BM25 matches the
-# name exactly, the embedding only approximately. 1.5 vs 0.8: tune R@10 0.812 -> 0.819 (one cJSON task),
-# confirm MRR 0.548 -> 0.574; 1.2 was in between.
-IDENTIFIER_LEXICAL_WEIGHT = 1.5
+# Off by default (None): a query naming an identifier (snake_case, camelCase, a::b, a.b, f()) could lean
+# lexical. At 1.5 the doc tasks barely moved (tune R@10 0.812 -> 0.819, one cJSON task; confirm MRR
+# 0.548 -> 0.574) while git tasks, whose subjects often name identifiers, lost on Python (hybrid file
+# R@10 click 0.800 -> 0.775, httpx 0.892 -> 0.842): not kept. RAGPILOT_IDENTIFIER_LEXICAL_WEIGHT sets it.
+IDENTIFIER_LEXICAL_WEIGHT: float | None = None
 # Class skeletons (``collapsed`` chunks: every method's signature and doc comment, bodies elided) match a
 # question about any one method and took the method's place. Halving their fused score: tune R@10
 # 0.807 -> 0.812 (click +0.04), confirm 0.829 -> 0.836 (httpx +0.06), no corpus worse.
