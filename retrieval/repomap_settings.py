@@ -46,6 +46,3 @@ def checked_map_tokens(tokens: int | None, default: int = DEFAULT_MAP_TOKENS) ->
         raise UsageError(f"the map budget must be between {MIN_MAP_TOKENS} and {MAX_MAP_TOKENS} tokens, "
                          f"not {tokens}")
     return tokens
-
-
-DEFAULTS = RepoMapSettings.model_construct()  # the field defaults, without reading the environment
