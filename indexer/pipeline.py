@@ -171,6 +171,7 @@ class Indexer:
         self.cache: EmbeddingCache | None = None
         self._lock: WriterLock | None = None
         self._version_at_optimize = 0
+        self._append_only = False  # run(): the table was empty at its start (see there)
         self.symbols: SymbolWriter | None = None
 
     @property
@@ -280,7 +281,14 @@ class Indexer:
             if not ((rec := known.get(e.rel)) and rec.mtime_ns == e.mtime_ns and rec.size == e.size)
         ]
         summary.files_unchanged = len(walked.files) - len(candidates)
-        yield from self._process(candidates, deleted, known, skipped, summary, t0, len(walked.files))
+        # Into a table empty at the start of the run no file has rows yet: plain appends, ~5-10x cheaper
+        # than merge_insert's join (0.6-1.6 s a batch at 100k rows on busy cores). A kill leaves a
+        # non-empty table, so the next run merges (no duplicates).
+        self._append_only = self.store.count_chunks() == 0
+        try:
+            yield from self._process(candidates, deleted, known, skipped, summary, t0, len(walked.files))
+        finally:
+            self._append_only = False
         self.store.mark_ready()
         if embed:
             yield from self.embed_pending(summary, files_total=len(walked.files))
@@ -453,7 +461,10 @@ class Indexer:
         zeros = np.zeros(dim, np.float32)
         matrix = np.stack([cached.get(h, zeros) for h in hashes]) if chunks else np.zeros((0, dim), np.float32)
         rows = chunk_rows(chunks, matrix, [fts_fields(c) for c in chunks], [h in cached for h in hashes])
-        self.store.replace_files(rows, [p.entry.rel for p in prepared] + dropped)
+        if self._append_only:
+            self.store.append_rows(rows)
+        else:
+            self.store.replace_files(rows, [p.entry.rel for p in prepared] + dropped)
         if self.symbols is not None:
             self.symbols.write([(p.entry.rel, p.text) for p in prepared], dropped)
         self.catalog.mark_done(

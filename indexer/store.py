@@ -308,6 +308,12 @@ class IndexStore:
             raise
         self.meta.fts_stale_rows = stale if marked else self.meta.fts_stale_rows + stale
 
+    def append_rows(self, rows: Sequence[dict]) -> None:
+        """Add rows of files that have none yet, in one commit (the caller knows they have none)."""
+        if rows:
+            with index_writing(self.index_dir):
+                self.table.add(pa.Table.from_pylist(list(rows), schema=self.table.schema))
+
     def fill_vectors(self, ids: Sequence[str], vectors: np.ndarray) -> int:
         """Set the vectors of rows already written (by id) and mark them embedded, in one commit.
 

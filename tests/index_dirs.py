@@ -79,18 +79,22 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) ->
 
 @pytest.fixture
 def disk_full_after(monkeypatch):
-    """Make the n-th and later LanceDB commits fail as a full disk does."""
-    real = lancedb.merge.LanceMergeInsertBuilder.execute
+    """Make the n-th and later LanceDB commits (merges, and the appends of a first index) fail as a
+    full disk does."""
     budget = {"calls_left": 10**9}
 
-    def execute(self, *args, **kwargs):
-        if budget["calls_left"] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        budget["calls_left"] -= 1
-        return real(self, *args, **kwargs)
+    def failing(real):
+        def commit(self, *args, **kwargs):
+            if budget["calls_left"] <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            budget["calls_left"] -= 1
+            return real(self, *args, **kwargs)
+        return commit
 
     def install(n_ok: int) -> None:
         budget["calls_left"] = n_ok
 
-    monkeypatch.setattr(lancedb.merge.LanceMergeInsertBuilder, "execute", execute)
+    monkeypatch.setattr(lancedb.merge.LanceMergeInsertBuilder, "execute",
+                        failing(lancedb.merge.LanceMergeInsertBuilder.execute))
+    monkeypatch.setattr(lancedb.table.LanceTable, "add", failing(lancedb.table.LanceTable.add))
     return install
