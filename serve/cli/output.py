@@ -78,7 +78,8 @@ def run_with_progress(indexer: Indexer, *, quiet: bool) -> IndexSummary:
             if ev.phase == "embed" or embedding.started:  # the bar now counts chunks (rich's ETA follows)
                 if embedding.start(ev):
                     bar.console.print(SEARCHABLE.format(n=ev.embed_total))
-                    bar.reset(task, total=ev.embed_total, completed=0, unit="chunks")
+                    bar.reset(task, total=ev.embed_total, completed=0, phase=ev.phase, unit="chunks",
+                              chunks=ev.chunks_embedded, rate=0.0)  # reset replaces every field
                 bar.update(task, completed=ev.embed_done, phase=ev.phase, chunks=ev.chunks_embedded,
                            rate=embedding.rate(ev))
                 return

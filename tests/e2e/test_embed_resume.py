@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -71,3 +72,16 @@ def test_an_index_killed_while_embedding_was_searchable_and_resumes_with_only_th
     rows = store.table.to_arrow().select(["vector", EMBEDDED]).to_pylist()
     assert all(r[EMBEDDED] and abs(np.linalg.norm(r["vector"]) - 1.0) < 1e-3 for r in rows)
     assert store.meta.fts_stale_rows == 0 and store.unindexed_rows() == 0
+
+
+def test_on_a_terminal_index_says_when_search_works_and_counts_chunks_while_embedding(tmp_path):
+    repo = tmp_path / "repo"
+    make_repo(repo, 20)
+    result = subprocess.run(ragpilot_index(repo, tmp_path / "idx")[:-1] + ["--embedder", "hashing"],
+                            env={**os.environ, "FORCE_COLOR": "1", "COLUMNS": "160"},  # rich: a terminal
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stderr)
+    assert "searchable now (lexical); embedding 20 chunks" in shown
+    assert "/20 chunks" in shown.split("searchable now", 1)[1]  # the bar now counts chunks, not files
+    assert "error" not in shown
