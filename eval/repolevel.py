@@ -39,6 +39,7 @@ from ragpilot.serve.settings import ServeSettings
 
 from .baselines import BM25Index, read_tree, window_index
 from .corpora import sync_tree
+from .doctasks import SPLITS, split_of
 from .engine import Engine
 from .git_tasks import git
 from .metrics import mean
@@ -98,14 +99,24 @@ class Variant:
         return base.model_copy(update=top)
 
 
-# The chat's repo-map slice and graph expansion are serving switches (``RepoMapSettings``: RAGPILOT_CHAT_MAP,
-# RAGPILOT_EXPAND_GRAPH); a build without them reports these variants unavailable.
-# Each variant sets both switches, so a RAGPILOT_CHAT_MAP / RAGPILOT_EXPAND_GRAPH in the environment
-# cannot turn "chunks" into something else.
+# The chat's repo-map slice, breadth-first excerpts and graph expansion are serving switches
+# (``RepoMapSettings``: RAGPILOT_CHAT_MAP, RAGPILOT_CHAT_BREADTH, RAGPILOT_EXPAND_GRAPH); a build without them
+# reports these variants unavailable. Each variant sets every switch, so a RAGPILOT_* variable in the
+# environment cannot turn "chunks" into something else.
 VARIANTS: tuple[Variant, ...] = tuple(
-    Variant(name, {"repomap.chat_map": chat_map, "repomap.expand_graph": expand})
-    for name, chat_map, expand in (("chunks", False, False), ("chunks+map", True, False),
-                                   ("chunks+expand", False, True), ("chunks+map+expand", True, True)))
+    Variant(name, {"repomap.chat_map": chat_map, "repomap.chat_breadth": breadth, "repomap.expand_graph": expand})
+    for name, chat_map, breadth, expand in (
+        ("chunks", False, False, False), ("chunks+map", True, False, False),
+        ("chunks+expand", False, False, True), ("chunks+map+expand", True, False, True),
+        ("breadth", False, True, False), ("breadth+map", True, True, False)))
+
+
+def default_variant(variants: Sequence[Variant], base: ServeSettings) -> str | None:
+    """The variant whose serving settings are the defaults (what ``ragpilot serve`` sends), if any."""
+    for v in variants:
+        if not v.missing(base) and v.apply(base) == base:
+            return v.name
+    return None
 
 
 def load_questions(path: Path) -> list[RepoQuestion]:
@@ -216,8 +227,8 @@ def eval_questions(root: Path, index_dir: Path, questions: Sequence[RepoQuestion
     """Score every question's assembled context in every available variant, plus the BM25 baseline."""
     base = base or ServeSettings()
     budget = base.context_tokens
-    records = [{"id": q.id, "question": q.question, "gold_files": list(q.gold_files), "methods": {}}
-               for q in questions]
+    records = [{"id": q.id, "split": split_of(q.id), "question": q.question, "gold_files": list(q.gold_files),
+                "methods": {}} for q in questions]
     ran, unavailable = [], {}
     for variant in variants:
         missing = variant.missing(base)
@@ -243,6 +254,7 @@ def eval_questions(root: Path, index_dir: Path, questions: Sequence[RepoQuestion
                                               (time.perf_counter() - t0) * 1000)
     methods = [*ran, BASELINE]
     return {"budget_tokens": budget, "methods": methods, "unavailable": unavailable,
+            "default": default_variant([v for v in variants if v.name in ran], base),
             "aggregate": {m: _aggregate(records, m) for m in methods}, "questions": records}
 
 
@@ -257,9 +269,17 @@ def _scored(pieces: Sequence[ContextPiece], q: RepoQuestion, tokens: int, ms: fl
             "pieces": [p.citation for p in pieces], "tokens": tokens, "ms": round(ms, 1)}
 
 
+def _halves(coverages: dict[str, list[float]]) -> dict:
+    return {split: {"n": len(v), "coverage": round(mean(v), 4)} for split, v in coverages.items()}
+
+
 def _aggregate(records: Sequence[dict], method: str) -> dict:
+    """The method's means over ``records``, and its coverage on each half (tune / confirm) of them."""
     scored = [r["methods"][method] for r in records if method in r["methods"]]
+    halves = {split: [r["methods"][method]["coverage"] for r in records
+                      if method in r["methods"] and r.get("split") == split] for split in SPLITS}
     return {"n": len(scored),
+            "splits": _halves(halves),
             "coverage": round(mean(s["coverage"] for s in scored), 4),
             "code_coverage": round(mean(s["code_coverage"] for s in scored), 4),
             "with_map": sum(1 for s in scored if s["map_files"]),
@@ -348,7 +368,10 @@ def summary_json(results: Sequence[dict]) -> dict:
     for m in methods:
         scored = [q["methods"][m] for r in results for q in r["questions"] if m in q["methods"]]
         corpus_means = [r["aggregate"][m]["coverage"] for r in results if m in r["aggregate"]]
+        halves = {split: [q["methods"][m]["coverage"] for r in results for q in r["questions"]
+                          if m in q["methods"] and q.get("split") == split] for split in SPLITS}
         overall[m] = {"n": len(scored), "coverage": round(mean(s["coverage"] for s in scored), 4),
+                      "splits": _halves(halves),
                       "code_coverage": round(mean(s["code_coverage"] for s in scored), 4),
                       "corpus_mean": round(mean(corpus_means), 4),
                       "all_gold": round(mean(1.0 if s["coverage"] == 1.0 else 0.0 for s in scored), 4)}
@@ -359,6 +382,7 @@ def summary_json(results: Sequence[dict]) -> dict:
     return {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "ragpilot": ragpilot_version(), "methods": methods,
             "map_questions": {"n": len(mapped), "ids": [q["id"] for q in mapped], "coverage": on_mapped},
             "unavailable": {name: why for r in results for name, why in r["unavailable"].items()},
+            "default": next((r.get("default") for r in results if r.get("default")), None),
             "corpora": [{k: v for k, v in r.items() if k != "questions"} for r in results], "overall": overall}
 
 
@@ -396,9 +420,38 @@ def markdown(summary: dict) -> str:
         lines.append(f"The chat added a map slice to {mq['n']} of {summary['overall'][methods[0]]['n']} questions "
                      "(the others are not recognised as repository-level); on those, coverage: "
                      + ", ".join(f"{m} {v:.3f}" for m, v in mq["coverage"].items()) + ".")
+    if summary.get("default"):
+        lines.append(f"The serving defaults (what `ragpilot serve`'s chat sends) are the `{summary['default']}` "
+                     "variant.")
     for name, why in summary["unavailable"].items():
         lines.append(f"- `{name}`: not run: {why}.")
+    lines += ["", *split_table(summary)]
     return "\n".join(lines) + "\n"
+
+
+def split_table(summary: dict) -> list[str]:
+    """Coverage on each half of the questions: settings are tuned on ``tune``; ``confirm`` is the held-out
+    check (each question's half is a fixed function of its id, eval/doctasks.split_of)."""
+    methods = summary["methods"]
+    lines = ["Coverage by half (tune: the questions settings were chosen on; confirm: held out):", "",
+             "| corpus | half (questions) | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+    rows = [(r["corpus"], r["aggregate"]) for r in summary["corpora"]] + [("all questions", summary["overall"])]
+    for name, agg in rows:
+        first = agg[methods[-1]]
+        for split in (*SPLITS, "all"):
+            n = first["n"] if split == "all" else first.get("splits", {}).get(split, {}).get("n", 0)
+            cells = [_split_cell(agg.get(m), split) for m in methods]
+            lines.append(f"| {name} | {split} ({n}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _split_cell(agg: dict | None, split: str) -> str:
+    if agg is None:
+        return "—"
+    if split == "all":
+        return f"{agg['coverage']:.3f}"
+    half = agg.get("splits", {}).get(split)
+    return f"{half['coverage']:.3f}" if half and half["n"] else "—"
 
 
 def _cell(agg: dict | None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from ..indexer.errors import IndexMissingError, RagpilotError
 from ..indexer.symbols.store import SymbolStore
 from ..indexer.types import TokenCounter, approx_tokens
+from ..retrieval.breadth import file_excerpts
 from ..retrieval.context import ContextPiece, assemble_context
 from ..retrieval.expand import expand_hits
 from ..retrieval.hits import Hit
@@ -66,9 +67,14 @@ class Retriever:
                  mode: str = "hybrid", repomap: RepoMapSettings | None = None) -> list[Snippet]:
         """The best hits as snippets within ``budget_tokens``. With ``repomap`` (the chat's settings) the
         best hits may be expanded along the symbol graph (``expand_graph``), and a repository-level
-        question gets a map slice after the code (``chat_map``), both within the same budget."""
+        question gets a map slice after the code (``chat_map``), both within the same budget. With
+        ``chat_breadth`` a repository-level question gets one short excerpt per file instead (``_breadth``);
+        a pinpoint question always gets the chunk search's hits."""
+        repo_level = repomap is not None and is_repo_level(query)
+        with_map = repo_level and repomap.chat_map
+        if repo_level and repomap.chat_breadth:
+            return self._breadth(query, targets, budget_tokens, count_tokens, mode, repomap)
         found = self.repos.search(query, targets, k=k, mode=mode, rerank=rerank)
-        with_map = repomap is not None and repomap.chat_map and is_repo_level(query)
         code_budget = budget_tokens - int(budget_tokens * repomap.chat_map_share) if with_map else budget_tokens
         several = len(targets) > 1
         per_repo: dict[str, list] = {}
@@ -86,6 +92,23 @@ class Retriever:
         if with_map:
             room = budget_tokens - sum(_cost(s, count_tokens) for s in out)
             searched = {str(r.root): [h.path for rr, h in found if rr is r] for r in targets}
+            out.extend(_map_slice(query, targets, room, count_tokens, searched, out))
+        return out
+
+    def _breadth(self, query: str, targets: Sequence[ServedRepo], budget_tokens: int,
+                 count_tokens: TokenCounter, mode: str, repomap: RepoMapSettings) -> list[Snippet]:
+        """A repository-level question's context: one excerpt per file that file-level search proposes
+        (retrieval/breadth.py), best first, while they fit; then the map slice (when on) in what is left."""
+        found = self.repos.search_files(query, targets, k=repomap.breadth_files, mode=mode)
+        several = len(targets) > 1
+        excerpts = []
+        for repo in targets:
+            files = [f for r, f in found if r is repo]
+            excerpts.extend(_snippet(repo, p, several) for p in file_excerpts(files, lines=repomap.breadth_lines))
+        out = _best_within(excerpts, budget_tokens, count_tokens)
+        if repomap.chat_map:
+            room = budget_tokens - sum(_cost(s, count_tokens) for s in out)
+            searched = {str(r.root): [f.path for rr, f in found if rr is r] for r in targets}
             out.extend(_map_slice(query, targets, room, count_tokens, searched, out))
         return out
 
@@ -156,13 +179,15 @@ def repo_maps(targets: Sequence[ServedRepo], question: str, *, budget_tokens: in
 
 
 def build_chat_context(repos: RepoSet, question: str, *, use_map: bool, expand_graph: bool,
-                       budget_tokens: int = 1500, k: int = 8, count_tokens: TokenCounter = approx_tokens,
+                       breadth: bool = False, budget_tokens: int = 1500, k: int = 8,
+                       count_tokens: TokenCounter = approx_tokens,
                        settings: RepoMapSettings | None = None) -> tuple[str, list[str]]:
     """What the ``ragpilot`` chat model would be given for ``question`` over every repository of
     ``repos``: the context block of its system message, and the repository-relative paths it cites
-    (code first, then map files), for scoring with and without the map and the graph expansion."""
+    (code first, then map files), for scoring with and without the map, breadth-first excerpts and the
+    graph expansion (every switch is explicit: the environment's ``RAGPILOT_*`` cannot change them)."""
     base = settings or RepoMapSettings()
-    chosen = base.model_copy(update={"chat_map": use_map, "expand_graph": expand_graph})
+    chosen = base.model_copy(update={"chat_map": use_map, "expand_graph": expand_graph, "chat_breadth": breadth})
     snippets = Retriever(repos).snippets(question, repos.repos, k=k, budget_tokens=budget_tokens,
                                          count_tokens=count_tokens, repomap=chosen)
     text = context_instructions(pieces_of(snippets), [r.name for r in repos.repos])

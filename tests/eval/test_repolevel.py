@@ -12,6 +12,7 @@ from mirrors import bare_mirror
 
 from ragpilot.eval.baselines import window_index
 from ragpilot.eval.cli import main as eval_main
+from ragpilot.eval.doctasks import split_of
 from ragpilot.eval.engine import Engine
 from ragpilot.eval.pinned import PinnedCorpus, load_registry, mirror_status, mirrors_root
 from ragpilot.eval.repolevel import (
@@ -21,6 +22,7 @@ from ragpilot.eval.repolevel import (
     Variant,
     baseline_context,
     coverage,
+    default_variant,
     eval_questions,
     load_questions,
     run_repolevel,
@@ -114,6 +116,19 @@ def test_the_chunks_variant_stays_chunks_only_when_the_environment_turns_the_map
     assert (applied["chunks+map"].chat_map, applied["chunks+map"].expand_graph) == (True, False)
     assert (applied["chunks+expand"].chat_map, applied["chunks+expand"].expand_graph) == (False, True)
     assert not any(v.missing(base) for v in VARIANTS)
+    monkeypatch.setenv("RAGPILOT_CHAT_BREADTH", "1")
+    applied = {v.name: v.apply(ServeSettings()).repomap for v in VARIANTS}
+    assert not any(applied[n].chat_breadth for n in ("chunks", "chunks+map", "chunks+expand", "chunks+map+expand"))
+    assert (applied["breadth"].chat_map, applied["breadth"].chat_breadth) == (False, True)
+
+
+def test_the_report_names_the_variant_the_chat_sends_by_default(monkeypatch):
+    for var in ("RAGPILOT_CHAT_MAP", "RAGPILOT_CHAT_BREADTH", "RAGPILOT_EXPAND_GRAPH"):
+        monkeypatch.delenv(var, raising=False)
+    assert default_variant(VARIANTS, ServeSettings()) == "breadth+map"
+    monkeypatch.setenv("RAGPILOT_CHAT_BREADTH", "0")
+    assert default_variant(VARIANTS, ServeSettings()) == "chunks+map"
+    assert default_variant((Variant("chunks", {"repomap.chat_map": False}),), ServeSettings()) is None
 
 
 # ----- end to end on a small repository ------------------------------------------------------------------
@@ -206,6 +221,11 @@ def test_a_run_indexes_the_pinned_tree_scores_every_question_and_writes_the_summ
             assert scored["coverage"] == coverage(scored["cited"], q["gold_files"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["overall"]["chunks"]["n"] == 2
+    assert [q["split"] for q in result["questions"]] == [split_of("tiny-flow"), split_of("tiny-match")]
+    halves = summary["overall"]["chunks"]["splits"]
+    assert halves["tune"]["n"] + halves["confirm"]["n"] == 2
+    table = (out / "summary.md").read_text()
+    assert all(f"| tiny | {half} (" in table for half in ("tune", "confirm", "all"))
     assert (out / "tiny.json").is_file() and "| tiny (python; 2," in (out / "summary.md").read_text()
 
 

@@ -5,6 +5,7 @@ questions, graph expansion), over a real index of a small shop whose ``app/core.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import anyio
@@ -15,7 +16,7 @@ from servers import client_for, continue_body
 from ragpilot.indexer.pipeline import index_repo
 from ragpilot.indexer.types import approx_tokens
 from ragpilot.retrieval.repomap_index import graph_for_index
-from ragpilot.retrieval.repomap_settings import MAX_MAP_TOKENS
+from ragpilot.retrieval.repomap_settings import MAX_MAP_TOKENS, RepoMapSettings
 from ragpilot.serve.cli import main
 from ragpilot.serve.llm.upstream import UpstreamBackend
 from ragpilot.serve.mcp import build_server
@@ -210,16 +211,48 @@ def system_prompt(client, fake, question: str) -> str:
 
 def test_the_chat_adds_a_map_slice_for_a_repository_level_question_only(served, index_settings, fake):
     backend = UpstreamBackend(fake.url, model=fake.model)
-    with client_for(served, index_settings, backend, repomap={"chat_map": True}, context_tokens=600) as c:
+    with client_for(served, index_settings, backend, repomap={"chat_map": True, "chat_breadth": False},
+                    context_tokens=600) as c:
         repo_level = system_prompt(c, fake, REPO_LEVEL)
         pinpoint = system_prompt(c, fake, PINPOINT)
     assert "(repo map)" in repo_level and "are a map of the repository" in repo_level
     assert "app/core.py:" in repo_level
     assert "(repo map)" not in pinpoint and "map of the repository" not in pinpoint
     backend = UpstreamBackend(fake.url, model=fake.model)  # a client is bound to its app's event loop
-    with client_for(served, index_settings, backend, repomap={"chat_map": False}, context_tokens=600) as c:
+    with client_for(served, index_settings, backend, repomap={"chat_map": False, "chat_breadth": False},
+                    context_tokens=600) as c:
         assert "(repo map)" not in system_prompt(c, fake, REPO_LEVEL)
-    assert ServeSettings().repomap.chat_map and not ServeSettings().repomap.expand_graph  # the eval's verdict
+    defaults = ServeSettings().repomap
+    assert defaults.chat_map and defaults.chat_breadth and not defaults.expand_graph  # the eval's verdict
+
+
+def test_the_chat_answers_a_repository_level_question_from_one_short_excerpt_per_file(served, index_settings,
+                                                                                      fake):
+    """Breadth-first: more files within the same budget; a pinpoint question's context is unchanged."""
+    prompts = {}
+    for breadth in (False, True):
+        backend = UpstreamBackend(fake.url, model=fake.model)
+        with client_for(served, index_settings, backend, repomap={"chat_map": False, "chat_breadth": breadth},
+                        context_tokens=300) as c:
+            prompts[breadth] = (system_prompt(c, fake, REPO_LEVEL), system_prompt(c, fake, PINPOINT))
+    cited = {b: set(re.findall(r"^\[\d+\] ([\w/.]+):", p[0], re.MULTILINE)) for b, p in prompts.items()}
+    assert len(cited[True]) > len(cited[False]) and "app/core.py" in cited[True]
+    assert prompts[True][1] == prompts[False][1]  # pinpoint: the chunk search's context, byte for byte
+
+
+def test_breadth_excerpts_stay_within_the_budget_and_cut_long_chunks_to_their_first_lines(served):
+    settings = RepoMapSettings(breadth_lines=2)
+    for budget in (120, 300, 600):
+        text, cited = build_chat_context(served, REPO_LEVEL, use_map=True, expand_graph=False, breadth=True,
+                                         budget_tokens=budget, settings=settings)
+        excerpts = text.split("--- BEGIN RETRIEVED EXCERPTS (reference only) ---\n\n")[1]
+        assert approx_tokens(excerpts.split("\n\n--- END RETRIEVED EXCERPTS ---")[0]) <= budget
+        assert cited
+    text, _ = build_chat_context(served, REPO_LEVEL, use_map=False, expand_graph=False, breadth=True,
+                                 budget_tokens=2000, settings=RepoMapSettings(breadth_lines=2))
+    after_lead = r"^\[(?:[3-9]|\d\d)\] [\w/.]+:(\d+)-(\d+)"  # excerpts 3 and on
+    spans = [(int(a), int(b)) for a, b in re.findall(after_lead, text, re.MULTILINE)]
+    assert spans and all(b - a + 1 <= 2 for a, b in spans)  # after the two lead files: two lines each
 
 
 def test_the_map_slice_stays_within_the_chat_budget(served):
