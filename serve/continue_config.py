@@ -28,7 +28,8 @@ def base_url(settings: ServeSettings) -> str:
 
 def _parts(settings: ServeSettings, repos: Sequence[Path], show_key: bool) -> dict:
     url = base_url(settings)
-    key = (settings.api_key if show_key else KEY_PLACEHOLDER) if settings.api_key else None
+    # With team keys there is no one key to show: the placeholder stands for the reader's own key.
+    key = (settings.api_key if show_key and settings.api_key else KEY_PLACEHOLDER) if settings.needs_key else None
     params: dict = {
         "url": f"{url}/retrieve",
         "title": "ragpilot",

@@ -61,7 +61,7 @@ def _with_real_errors(schema: dict[str, Any]) -> dict[str, Any]:
             responses = op.setdefault("responses", {})
             responses.pop("422", None)
             ref = {"$ref": "#/components/schemas/" + ("ContextItems" if path == RETRIEVE_PATH else "OpenAIError")}
-            statuses = [401] if path != "/health" else []
+            statuses = [401]  # a key that is sent must be valid, /health included (serve/auth.py)
             if method == "post":
                 statuses += [400, 404, 413, 503]
             if path in _MODEL_PATHS:

@@ -5,6 +5,7 @@
   ``python -m llama_cpp.server`` upstream is exercised in ``test_llama_server_upstream.py``.
 - :func:`open_repos`, :func:`client_for`, :func:`continue_body`: the app in process (TestClient) over
   repositories indexed and ready, and the body Continue's http context provider sends.
+- :func:`app_routes`: every (method, path) an app serves, through FastAPI's nested routers.
 - :class:`RagpilotProcess`: ``ragpilot serve`` as a real subprocess on a free loopback port (tests/e2e only).
 """
 
@@ -276,3 +277,20 @@ class RagpilotProcess(LoggedServer):
             if any(p == "failed" for p in phases) or time.monotonic() > deadline:
                 raise RuntimeError(f"indexing did not finish: {status}\n{self.log()}")
             time.sleep(0.1)
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, through included routers of any depth."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes) -> None:
+        for route in routes:
+            if hasattr(route, "effective_route_contexts"):  # FastAPI's included router
+                walk(route.effective_route_contexts())
+            elif hasattr(route, "routes"):  # a mount
+                walk(route.routes)
+            else:
+                found.update((m, route.path) for m in (route.methods or ()) if m != "HEAD")
+
+    walk(app.routes)
+    return found

@@ -57,6 +57,17 @@ def test_with_a_key_the_header_is_a_map_and_the_key_is_shown_only_when_asked(sam
     assert shown["models"][0]["apiKey"] == "k3y"
 
 
+def test_with_team_keys_only_the_header_holds_the_placeholder_even_when_asked_to_show_the_key(sample_repo, tmp_path):
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[keys.team]\nkey = "team-secret"\nrepos = ["*"]\n')
+    s = settings_for(sample_repo, keys_file=keys)
+    for show_key in (False, True):
+        doc = json.loads(config_json(s, [sample_repo], show_key=show_key))
+        headers = [p["params"]["headers"] for p in doc["contextProviders"]]
+        assert headers == [{"Authorization": f"Bearer {KEY_PLACEHOLDER}"}] * 2
+        assert "team-secret" not in json.dumps(doc)
+
+
 @pytest.mark.parametrize("host,url", [("0.0.0.0", "http://127.0.0.1:8765"), ("localhost", "http://127.0.0.1:8765"),
                                       ("192.168.1.5", "http://192.168.1.5:8765"), ("::1", "http://[::1]:8765")])
 def test_the_url_is_one_a_local_editor_can_reach(sample_repo, host, url):

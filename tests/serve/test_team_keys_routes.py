@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from servers import ThreadedServer, continue_body, open_repos
+from servers import ThreadedServer, app_routes, continue_body, open_repos
 
 from ragpilot.indexer.settings import IndexSettings
 from ragpilot.serve.app import create_app
@@ -112,23 +112,6 @@ NAMING: list[tuple[str, str, dict]] = [
     ("GET", "/ui/file", {"params": {"path": "{repo}/{file}"}}),
     ("GET", "/ui/skipped", {"params": {"repo": "{repo}", "reason": "binary"}}),
 ]
-
-
-def app_routes(app) -> set[tuple[str, str]]:
-    """(method, path) of every route the app serves, through included routers of any depth."""
-    found: set[tuple[str, str]] = set()
-
-    def walk(routes) -> None:
-        for route in routes:
-            if hasattr(route, "effective_route_contexts"):  # FastAPI's included router
-                walk(route.effective_route_contexts())
-            elif hasattr(route, "routes"):  # a mount
-                walk(route.routes)
-            else:
-                found.update((m, route.path) for m in (route.methods or ()) if m != "HEAD")
-
-    walk(app.routes)
-    return found
 
 
 def fill(value, repo: str, file: str, root: Path):
