@@ -31,7 +31,7 @@ from ragpilot.indexer.types import TokenCounter, approx_tokens
 from ragpilot.retrieval.context import ContextPiece
 from ragpilot.retrieval.render import render_piece
 from ragpilot.serve.rag import Retriever
-from ragpilot.serve.prompt import MAP_SYMBOL
+from ragpilot.serve.prompt import MAP_SYMBOL, is_repo_level
 from ragpilot.serve.repos import RepoSet, ServedRepo
 from ragpilot.serve.routes.openai_chat import with_context
 from ragpilot.serve.schemas import RagOptions
@@ -228,7 +228,7 @@ def eval_questions(root: Path, index_dir: Path, questions: Sequence[RepoQuestion
     base = base or ServeSettings()
     budget = base.context_tokens
     records = [{"id": q.id, "split": split_of(q.id), "question": q.question, "gold_files": list(q.gold_files),
-                "methods": {}} for q in questions]
+                "repo_level": is_repo_level(q.question), "methods": {}} for q in questions]
     ran, unavailable = [], {}
     for variant in variants:
         missing = variant.missing(base)
@@ -379,7 +379,9 @@ def summary_json(results: Sequence[dict]) -> dict:
               if any(s["map_files"] for s in q["methods"].values())]
     on_mapped = {m: round(mean(q["methods"][m]["coverage"] for q in mapped if m in q["methods"]), 4)
                  for m in methods} if mapped else {}
+    gated = [q["id"] for r in results for q in r["questions"] if q.get("repo_level")]
     return {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "ragpilot": ragpilot_version(), "methods": methods,
+            "repo_level": {"n": len(gated), "ids": gated},
             "map_questions": {"n": len(mapped), "ids": [q["id"] for q in mapped], "coverage": on_mapped},
             "unavailable": {name: why for r in results for name, why in r["unavailable"].items()},
             "default": next((r.get("default") for r in results if r.get("default")), None),
@@ -415,10 +417,13 @@ def markdown(summary: dict) -> str:
               "(files cited on average, tokens used on average). A map piece (a file's key signatures) counts "
               "as citing its file; code-only coverage (map pieces left out): "
               + ", ".join(f"{m} {summary['overall'][m]['code_coverage']:.3f}" for m in methods) + "."]
+    total = summary["overall"][methods[0]]["n"]
+    if "repo_level" in summary:
+        lines.append(f"The chat treats {summary['repo_level']['n']} of {total} questions as repository-level "
+                     "(serve/prompt.is_repo_level: the others get the chunk search's context in every variant).")
     mq = summary["map_questions"]
     if mq["n"]:
-        lines.append(f"The chat added a map slice to {mq['n']} of {summary['overall'][methods[0]]['n']} questions "
-                     "(the others are not recognised as repository-level); on those, coverage: "
+        lines.append(f"{mq['n']} of {total} questions got a map slice in some variant; on those, coverage: "
                      + ", ".join(f"{m} {v:.3f}" for m, v in mq["coverage"].items()) + ".")
     if summary.get("default"):
         lines.append(f"The serving defaults (what `ragpilot serve`'s chat sends) are the `{summary['default']}` "

@@ -226,6 +226,7 @@ def test_a_run_indexes_the_pinned_tree_scores_every_question_and_writes_the_summ
     assert halves["tune"]["n"] + halves["confirm"]["n"] == 2
     table = (out / "summary.md").read_text()
     assert all(f"| tiny | {half} (" in table for half in ("tune", "confirm", "all"))
+    assert summary["repo_level"]["n"] == 2 and "treats 2 of 2 questions as repository-level" in table
     assert (out / "tiny.json").is_file() and "| tiny (python; 2," in (out / "summary.md").read_text()
 
 
