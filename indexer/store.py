@@ -28,7 +28,7 @@ from pathlib import Path
 # ragpilot reports what users can act on itself. LANCEDB_LOG=warn brings them back.
 os.environ.setdefault("LANCEDB_LOG", "error")
 
-import lancedb  # noqa: E402 - after the logging default above
+from .lancedb_import import lancedb  # noqa: E402 - after the logging default above; see lancedb_import.py
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
