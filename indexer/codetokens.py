@@ -7,10 +7,13 @@ here so a query is always tokenized exactly like the documents it is matched aga
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from itertools import chain
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _MAX_TOKEN = 48
+_PLAIN = re.compile(r"[a-z]+|[0-9]+")
 
 
 def split_identifier(word: str) -> list[str]:
@@ -28,16 +31,21 @@ def code_tokens(text: str) -> list[str]:
     ``parse_json_body`` yields ``parse_json_body parse json body`` so a query for either the exact
     identifier or its words matches. Single characters are dropped: they carry no signal in code.
     """
-    out: list[str] = []
-    for match in _WORD.finditer(text):
-        word = match.group(0)
-        lowered = word.lower()
-        if len(lowered) > 1 and len(lowered) <= _MAX_TOKEN:
-            out.append(lowered)
-        parts = split_identifier(word)
-        if len(parts) > 1:
-            out.extend(p for p in parts if len(p) > 1 and p != lowered)
-    return out
+    return list(chain.from_iterable(map(_word_tokens, _WORD.findall(text))))
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """One word's tokens for :func:`code_tokens`, remembered: identifiers repeat throughout a codebase,
+    and splitting them was the full-text columns' main cost when indexing."""
+    lowered = word.lower()
+    whole = (lowered,) if 1 < len(lowered) <= _MAX_TOKEN else ()
+    if _PLAIN.fullmatch(word):  # one lower-case word or a number: nothing to split
+        return whole
+    parts = split_identifier(word)
+    if len(parts) > 1:
+        return whole + tuple(p for p in parts if len(p) > 1 and p != lowered)
+    return whole
 
 
 def path_tokens(path: str) -> list[str]:

@@ -12,7 +12,6 @@ exactly the rows still missing; likely-useful files go first (:func:`embed_order
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import shutil
@@ -30,11 +29,13 @@ from .codetokens import code_tokens, path_tokens, to_fts_text
 from .embed_order import embed_priority
 from .embedders import Embedder, create_embedder
 from .errors import RagpilotError, UsageError
-from .filters import content_skip_reason, decode_text
+from .filters import decode_text
 from .lock import WriterLock
+from .prepare import FilePreparer, PrepareOptions, PreparedFile, resolve_index_workers
 from .redact import redact_secrets
 from .settings import IndexSettings
 from .store import META_FILE, IndexMeta, IndexStore, chunk_rows
+from .symbols.extract import FileSymbols
 from .symbols.writer import SYMBOL_FILES, SymbolWriter
 from .types import Chunk, SkipCounts
 from .walk import FileEntry, IgnoreRules, entry_for, walk_repo
@@ -99,13 +100,14 @@ class Progress:
 
 @dataclass
 class _Prepared:
-    """A file read, filtered and chunked, waiting for its embeddings."""
+    """A file read, filtered and chunked, waiting to be written."""
 
     entry: FileEntry
     sha256: str
     chunks: list[Chunk]
     secrets_redacted: int = 0
-    text: str = ""  # as chunked (secrets redacted): the symbol index reads the same text
+    fts: list[tuple[str, ...]] = field(default_factory=list)  # fts_fields of each chunk
+    symbols: FileSymbols | None = None  # extracted from the text as chunked (secrets redacted)
 
 
 def resolve_repo(path: str | Path) -> Path:
@@ -122,8 +124,10 @@ def resolve_repo(path: str | Path) -> Path:
     return root.resolve()
 
 
-def fts_fields(chunk: Chunk) -> tuple[str, str, str]:
-    """The three full-text columns: path, symbol path and code, tokenized the code-aware way."""
+def fts_fields(chunk: Chunk, text: str = "") -> tuple[str, ...]:
+    """The full-text columns: path, symbol path and code, tokenized the code-aware way. ``text`` is the
+    file as chunked, for a column that needs the lines around a chunk. Runs in the prepare workers:
+    it stays a plain top-level function of picklable arguments."""
     return (
         to_fts_text(path_tokens(chunk.path)),
         to_fts_text(code_tokens(chunk.symbol)),
@@ -356,9 +360,8 @@ class Indexer:
         changed_anything = bool(deleted)
         done = summary.files_unchanged
         batch_size = max(1, self.settings.files_per_batch)
-        for start in range(0, len(candidates), batch_size):
-            batch = candidates[start : start + batch_size]
-            prepared, touched, dropped = self._prepare(batch, known, skipped)
+        for batch, results in self._preparer(len(candidates)).batches(candidates, known, batch_size):
+            prepared, touched, dropped = self._sort_prepared(batch, results, known, skipped)
             summary.files_unchanged += len(touched)
             self.check_index_dir()  # before every commit: never write into a folder that was removed
             if prepared or dropped:
@@ -395,47 +398,36 @@ class Indexer:
             self.store.write_meta()
         summary.chunks_total = self.store.count_chunks()
 
-    def _prepare(self, batch: list[FileEntry], known, skipped: SkipCounts):
-        """Read, filter and chunk; files whose bytes did not change only get their mtime refreshed."""
+    def _preparer(self, files: int) -> FilePreparer:
+        """Prepares files on every core (``index_workers``), in-process for small runs (prepare.py)."""
+        options = PrepareOptions(budget=self.embedder.token_budget(), scan_secrets=self.settings.scan_secrets,
+                                 max_chunks_per_file=self.settings.max_chunks_per_file,
+                                 symbols=self.symbols is not None)
+        workers = resolve_index_workers(self.settings.index_workers, self.settings.embed_threads)
+        return FilePreparer(options, self.embedder.count_tokens, fts_fields, workers if files > 1 else 1)
+
+    def _sort_prepared(self, batch: list[FileEntry], results: list[PreparedFile], known,
+                       skipped: SkipCounts):
+        """Split a batch's outcomes into files to write, files whose bytes did not change (only their
+        mtime is refreshed) and files to drop (skipped: counted, and their old rows deleted)."""
         prepared: list[_Prepared] = []
         touched: list[FileRecord] = []
         dropped: list[str] = []
-        budget = self.embedder.token_budget()
-        for entry in batch:
-            try:
-                data = entry.abs.read_bytes()
-            except OSError as err:
-                log.warning("cannot read %s: %s", entry.rel, err)
-                skipped.add("unreadable", entry.rel)
+        for entry, result in zip(batch, results, strict=True):
+            if result.skip == "unchanged":
+                touched.append(FileRecord(entry.rel, entry.mtime_ns, entry.size, result.sha256,
+                                          known[entry.rel].chunks))
+            elif result.skip:
+                if result.skip == "unreadable":
+                    log.warning("cannot read %s: %s", entry.rel, result.detail)
+                elif result.skip == "too-many-chunks":
+                    log.warning("skipping %s: %s chunks, more than RAGPILOT_MAX_CHUNKS_PER_FILE=%d (a minified "
+                                "or generated file?)", entry.rel, result.detail, self.settings.max_chunks_per_file)
+                skipped.add(result.skip, entry.rel)
                 dropped.append(entry.rel)
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            rec = known.get(entry.rel)
-            if rec is not None and rec.sha256 == digest:
-                touched.append(FileRecord(entry.rel, entry.mtime_ns, entry.size, digest, rec.chunks))
-                continue
-            reason = content_skip_reason(entry.rel, data, scan_secrets=self.settings.scan_secrets)
-            text = None if reason else decode_text(data)
-            if reason is None and text is None:
-                reason = "not-utf8"
-            if reason is not None:
-                skipped.add(reason, entry.rel)
-                dropped.append(entry.rel)
-                continue
-            redacted = 0
-            if self.settings.scan_secrets:  # values named as secrets never reach a chunk
-                text, redacted = redact_secrets(text, entry.rel)
-            chunks = chunk_file(entry.rel, text, budget=budget, count_tokens=self.embedder.count_tokens)
-            # Rows must carry the catalog's path exactly, or a later delete/rename leaves them behind
-            # (the chunker rewrites "\\" to "/", a legal character in a POSIX file name).
-            chunks = [c if c.path == entry.rel else dataclasses.replace(c, path=entry.rel) for c in chunks]
-            if len(chunks) > self.settings.max_chunks_per_file:
-                log.warning("skipping %s: %d chunks, more than RAGPILOT_MAX_CHUNKS_PER_FILE=%d (a minified or "
-                            "generated file?)", entry.rel, len(chunks), self.settings.max_chunks_per_file)
-                skipped.add("too-many-chunks", entry.rel)
-                dropped.append(entry.rel)
-                continue
-            prepared.append(_Prepared(entry, digest, chunks, redacted, text))
+            else:
+                prepared.append(_Prepared(entry, result.sha256, result.chunks, result.secrets_redacted,
+                                          result.fts, result.symbols))
         return prepared, touched, dropped
 
     def _write(self, prepared: list[_Prepared], dropped: list[str], summary: IndexSummary, *,
@@ -460,13 +452,16 @@ class Indexer:
         dim = self.embedder.dim
         zeros = np.zeros(dim, np.float32)
         matrix = np.stack([cached.get(h, zeros) for h in hashes]) if chunks else np.zeros((0, dim), np.float32)
-        rows = chunk_rows(chunks, matrix, [fts_fields(c) for c in chunks], [h in cached for h in hashes])
+        fts = [f for p in prepared for f in p.fts]  # fts_fields, computed while preparing; as ``chunks``
+        rows = chunk_rows(chunks, matrix, fts, [h in cached for h in hashes])
         if self._append_only:
             self.store.append_rows(rows)
         else:
             self.store.replace_files(rows, [p.entry.rel for p in prepared] + dropped)
-        if self.symbols is not None:
-            self.symbols.write([(p.entry.rel, p.text) for p in prepared], dropped)
+        if self.symbols is not None:  # SymbolWriter.write, with the symbols extracted while preparing
+            self.symbols.store.replace_file_rows(
+                {p.entry.rel: p.symbols.definitions for p in prepared if p.symbols is not None},
+                {p.entry.rel: p.symbols.reference_rows for p in prepared if p.symbols is not None}, dropped)
         self.catalog.mark_done(
             [FileRecord(p.entry.rel, p.entry.mtime_ns, p.entry.size, p.sha256, len(p.chunks)) for p in prepared],
             deleted=dropped,

@@ -31,6 +31,9 @@ class IndexSettings(BaseSettings):
     # None: one worker per core this process may use (os.sched_getaffinity); see embedders/devices.py.
     embed_threads: int | None = Field(
         None, ge=1, description="Embedding workers (threads) at most (default: one per CPU core).")
+    # None: as many as embed_threads allows, else one per core (prepare.py); 1 prepares in-process.
+    index_workers: int | None = Field(
+        None, ge=1, description="Processes reading and chunking files at most (default: one per CPU core).")
     embed_device: str | None = Field(
         None, description="auto, cpu or cuda: auto uses a GPU when onnxruntime-gpu or torch sees one.")
     embed_batch_size: int | None = None
