@@ -43,6 +43,7 @@ from .storage_errors import (  # noqa: F401 - lance_errors re-exported for the r
     write_error,
 )
 from .types import Chunk
+from .status_read import record_counts
 from .watch_status import pid_alive
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,7 @@ class IndexStore:
         if self.meta.state != READY:
             self.meta.state, self.meta.builder_pid = READY, 0
         self.write_meta()
+        self.record_counts()  # also for an index from before the counts were recorded
 
     def verify(self) -> None:
         """Fail now, naming the damaged file and the rebuild, if the current version cannot be read.
@@ -307,12 +309,14 @@ class IndexStore:
                     self.write_meta()
             raise
         self.meta.fts_stale_rows = stale if marked else self.meta.fts_stale_rows + stale
+        self.record_counts()
 
     def append_rows(self, rows: Sequence[dict]) -> None:
         """Add rows of files that have none yet, in one commit (the caller knows they have none)."""
         if rows:
             with index_writing(self.index_dir):
                 self.table.add(pa.Table.from_pylist(list(rows), schema=self.table.schema))
+            self.record_counts()
 
     def fill_vectors(self, ids: Sequence[str], vectors: np.ndarray) -> int:
         """Set the vectors of rows already written (by id) and mark them embedded, in one commit.
@@ -341,7 +345,13 @@ class IndexStore:
             result = self.table.merge_insert("id").when_matched_update_all().execute(data)
         updated = int(getattr(result, "num_updated_rows", len(ids)))
         self.meta.fts_stale_rows += updated
+        self.record_counts()
         return updated
+
+    def record_counts(self) -> None:
+        """Save the chunk and embedded counts after a commit, for `ragpilot status` to read without lancedb."""
+        embedded, total = self.embedded_counts()
+        record_counts(self.index_dir, version=self.table.version, chunks=total, embedded=embedded)
 
     def pending_count(self) -> int:
         """Rows still waiting for their vector."""

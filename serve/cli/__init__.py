@@ -21,7 +21,7 @@ ENTRY_POINT_GROUP = "ragpilot.commands"
 # command name -> "module:attribute", relative to this package
 COMMANDS = {
     "index": ".index:index_cmd",
-    "status": ".index:status_cmd",
+    "status": ".status:status_cmd",
     "search": ".search:search_cmd",
     "watch": ".watch:watch_cmd",
     "serve": ".serve:serve_cmd",

@@ -1,19 +1,17 @@
-"""``ragpilot index`` and ``ragpilot status``: build an index, and say what one holds."""
+"""``ragpilot index``: build an index, or bring it up to date (``ragpilot status`` is in status.py)."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import click
 
 from ...indexer.errors import IndexBusyError
-from ...indexer.pipeline import Indexer, resolve_repo
+from ...indexer.pipeline import Indexer
 from ...indexer.settings import IndexSettings
-from ..status import repo_status
 from .options import embedder_options, index_dir_option, index_settings, repo_argument, setting_option
-from .output import err, esc, out, print_summary, run_with_progress
+from .output import err, esc, print_summary, run_with_progress
 
 
 @click.command("index")
@@ -48,41 +46,3 @@ def index_cmd(obj, path: Path, index_dir, embedder, embed_model, embed_url, rebu
         click.echo(json.dumps(summary.to_json()))
     else:
         print_summary(summary)
-
-
-@click.command("status")
-@repo_argument
-@index_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
-@click.pass_obj
-def status_cmd(obj, path: Path, index_dir, as_json) -> None:
-    """What is indexed for the repository at PATH: embedder, counts, last update, watcher."""
-    root = resolve_repo(path)
-    settings = index_settings(obj, index_dir=index_dir)
-    info = repo_status(root, settings.index_dir_for(root))
-    if as_json:
-        click.echo(json.dumps(info))
-        return
-    if not info["indexed"]:
-        # "building": the message says whether a run is in progress or one did not finish
-        out.print(esc(info.get("message") or f"{root} is not indexed yet: run `ragpilot index {path}`"))
-        return
-    updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["updated_at"]))
-    out.print(f"[bold]{esc(info['repo'])}[/]")
-    out.print(f"  index     {esc(info['index_dir'])}")
-    out.print(f"  embedder  {esc(info['embedder'])} ({esc(info['embedder_id'])}, {info['dim']}-d)")
-    out.print(f"  files     {info['files']}    chunks {info['chunks']}")
-    embedded = info.get("embedded") or {}
-    if embedded and not embedded.get("complete"):
-        share = embedded["chunks"] / max(1, embedded["of"])
-        out.print(f"  embedded  {embedded['chunks']} of {embedded['of']} chunks ({share:.0%}): hybrid search uses "
-                  "these, lexical search all; `ragpilot index` (or a running watch/serve) embeds the rest")
-    else:
-        out.print(f"  embedded  all {info['chunks']} chunks")
-    out.print(f"  updated   {updated}")
-    watcher = info.get("watcher") or {}
-    if watcher.get("live"):
-        out.print(f"  watcher   live (pid {watcher.get('pid')}, {esc(watcher.get('backend'))}, "
-                  f"{watcher.get('pending', 0)} pending, {watcher.get('behind_seconds', 0):.1f}s behind)")
-    else:
-        out.print("  watcher   not running")
