@@ -205,6 +205,24 @@ def check_files(index_dir: Path, table: TableVersion) -> None:
             raise IndexIncompatibleError(f"opening the index at {index_dir} failed ({rel} is missing); {REBUILD_HINT}")
 
 
+def checked_table_version(index_dir: Path) -> TableVersion | None:
+    """The current version, after :func:`check_files`. A writer that commits meanwhile may clean up the
+    files of the version read first (``optimize`` removes old versions' files): damage is reported only
+    if the version that lacks a file is still the current one."""
+    table_dir = index_dir / "lance" / f"{TABLE}.lance"
+    table = read_table_version(table_dir)
+    while table is not None:
+        try:
+            check_files(index_dir, table)
+            return table
+        except IndexIncompatibleError:
+            newer = read_table_version(table_dir)
+            if newer is None or newer.version == table.version:
+                raise
+            table = newer
+    return None
+
+
 # ----- the catalog ---------------------------------------------------------------------------------------
 def catalog_file_count(catalog: Path) -> int | None:
     """Files in the catalog, read-only (``None`` if it cannot be read here: the caller takes the slow path)."""
@@ -232,10 +250,9 @@ def quick_status(root: Path, index_dir: Path) -> dict | None:
         return None
     if not isinstance(meta, dict) or meta.get("schema_version") != READ_SCHEMA_VERSION or meta.get("state") != "ready":
         return None
-    table = read_table_version(index_dir / "lance" / f"{TABLE}.lance")
+    table = checked_table_version(index_dir)
     if table is None:
         return None
-    check_files(index_dir, table)
     counts = recorded_counts(index_dir, table)
     files = catalog_file_count(index_dir / "catalog.sqlite")
     if counts is None or files is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ragpilot.indexer import status_read
 from ragpilot.indexer.errors import IndexIncompatibleError
 from ragpilot.indexer.pipeline import Indexer, index_repo
 from ragpilot.indexer.settings import IndexSettings
@@ -102,7 +103,7 @@ def test_a_deleted_or_emptied_full_text_index_folder_is_named(indexed):
     root, index_dir = indexed
     indices = read_table_version(table_dir(index_dir)).indices
     assert {name for name, _ in indices} >= {"fts_path_idx", "fts_symbol_idx", "fts_body_idx"}
-    (gone_name, gone), (emptied_name, emptied) = indices[0], indices[1]
+    (_, gone), (_, emptied) = indices[0], indices[1]
     shutil.rmtree(table_dir(index_dir) / "_indices" / gone)
     with pytest.raises(IndexIncompatibleError, match=f"_indices/{gone} is missing"):
         quick_status(root, index_dir)
@@ -134,3 +135,17 @@ def test_an_index_not_ready_or_missing_is_left_to_the_store_s_messages(tmp_path,
 
 def test_the_quick_reader_knows_the_schema_version_the_store_writes():
     assert READ_SCHEMA_VERSION == SCHEMA_VERSION
+
+
+def test_a_file_cleaned_up_after_a_newer_version_was_committed_is_not_damage(indexed, monkeypatch):
+    root, index_dir = indexed
+    current = read_table_version(table_dir(index_dir))
+    superseded = status_read.TableVersion(current.version - 1, current.rows, ("cleaned-up-by-optimize.lance",), ())
+    answers = iter([superseded, current])
+    monkeypatch.setattr(status_read, "read_table_version", lambda _dir: next(answers))
+    assert quick_status(root, index_dir) == repo_status(root, index_dir)
+
+    answers = iter([superseded, superseded])  # the version lacking the file is still the current one
+    monkeypatch.setattr(status_read, "read_table_version", lambda _dir: next(answers))
+    with pytest.raises(IndexIncompatibleError, match="cleaned-up-by-optimize.lance is damaged or missing"):
+        quick_status(root, index_dir)
