@@ -1,5 +1,5 @@
 """``ragpilot mcp``: a stdio MCP server with the tools ``search_code``, ``search_files``, ``get_context``,
-``repo_map`` and ``index_status``.
+``find_symbol``, ``find_references``, ``repo_map`` and ``index_status``.
 
 stdout carries protocol messages only: nothing here prints and logging goes to stderr (mcp 2.x also
 points fd 1 at stderr while serving, so a stray print from a library cannot corrupt the wire).
