@@ -442,9 +442,9 @@ class Indexer:
         hashes = [c.content_hash for c in chunks]
         cached = self.cache.get_many(hashes)
         missing: dict[str, str] = {}
-        for c in chunks:
-            if c.content_hash not in cached:
-                missing.setdefault(c.content_hash, c.embed_text)
+        for c, digest in zip(chunks, hashes, strict=True):  # content_hash is a sha256 each time it is read
+            if digest not in cached:
+                missing.setdefault(digest, c.embed_text)
         if missing and len(missing) <= embed_limit:
             cached.update(self._embed(missing, summary))
             summary.chunks_embedded += len(missing)
