@@ -76,13 +76,30 @@ def lexical_search(
     if CONTEXT_COLUMN in columns and not store.has_column(CONTEXT_COLUMN):
         columns.remove(CONTEXT_COLUMN)  # an index written before the column: the writer adds it
     fts = MultiMatchQuery(" ".join(terms), columns, boosts=[float(boosts[c]) for c in columns])
-    rows = (
-        store.table.search(fts, query_type="fts")
-        .select([*HIT_COLUMNS, "_score"])
-        .limit(limit)
-        .to_list()
-    )
+    flat = store.flat_part()
+
+    def query():
+        return store.table.search(fts, query_type="fts").select([*HIT_COLUMNS, "_score"]).limit(limit)
+
+    if flat is None:  # all indexed (fast), or the flat rows unknown (one query, slow but exact)
+        rows = query().to_list()
+    else:
+        rows = _indexed_then_flat(query, flat[0], limit)
     return [hit_from_row(row, row["_score"]) for row in rows]
+
+
+def _indexed_then_flat(query, first_flat_row: int, limit: int) -> list[dict]:
+    """The best ``limit`` rows of the indexed part (``fast_search``) and of the rows searched flat (a
+    row-id prefilter: they are the last fragments), merged: the same rows and scores as one query over
+    both, which LanceDB 0.40 plans without top-k pruning once the index has deletions
+    (``IndexStore.flat_part``). Both parts are scored with the index's statistics, so their scores compare.
+    Measured at 100k rows after 40 single-file commits: 15 + 30 ms instead of 200-300 ms."""
+    indexed = query().fast_search().with_row_id(True).to_list()
+    flat = query().where(f"_rowid >= {int(first_flat_row)}", prefilter=True).with_row_id(True).to_list()
+    best: dict[str, dict] = {}
+    for row in (*indexed, *flat):
+        best.setdefault(row["id"], row)
+    return sorted(best.values(), key=lambda r: (-r["_score"], r["_rowid"]))[:limit]
 
 
 _IDENTIFIER = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b|\b[a-z]+[A-Z]\w*|\b[A-Z][a-z0-9]+[A-Z]\w*|\w(::|->)\w|[A-Za-z_]\.[A-Za-z_]|\w\(\)")
