@@ -37,14 +37,17 @@ RESULTS = Path(__file__).parent / "results" / "query_under_edits.json"
 
 
 class Editor(threading.Thread):
-    """One file rewritten (4 new chunks replacing its rows) and committed every ``period`` seconds."""
+    """One file rewritten (4 new chunks replacing its rows) and committed every ``period`` seconds; as the
+    watcher does (Indexer._maybe_optimize), the new rows are folded into the indices every ``fold_every``
+    commits (0: never)."""
 
-    def __init__(self, store, vocab, chunks, period: float = 1.0):
+    def __init__(self, store, vocab, chunks, period: float = 1.0, fold_every: int = 20):
         super().__init__(name="bench-editor", daemon=True)
         self.store, self.vocab, self.chunks, self.period = store, vocab, chunks, period
         self.stop = threading.Event()
         self.commit_ms: list[float] = []
         self.commits_at: list[float] = []  # perf_counter of each commit's end
+        self.fold_every, self.fold_ms = fold_every, []
 
     def run(self) -> None:
         rng, nrng, serial = random.Random(11), np.random.default_rng(11), 0
@@ -59,6 +62,10 @@ class Editor(threading.Thread):
             self.commit_ms.append((done - started) * 1000)
             self.commits_at.append(done)
             serial += 1
+            if self.fold_every and serial % self.fold_every == 0:
+                t0 = time.perf_counter()
+                self.store.optimize()
+                self.fold_ms.append((time.perf_counter() - t0) * 1000)
             self.stop.wait(max(0.0, self.period - (done - started)))
 
 
@@ -87,6 +94,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--fold-every", type=int, default=20,
+                        help="fold new rows into the indices every N commits, as the watcher does (0: never)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="ragpilot-bench-edits-") as tmp:
@@ -97,7 +106,7 @@ def main() -> int:
         quiet_stages: dict[str, list[float]] = {}
         edit_stages: dict[str, list[float]] = {}
         baseline = [ms for _, ms in timed_queries(searcher, queries, min(10.0, args.seconds / 4), quiet_stages)]
-        editor = Editor(store, vocab, chunks)
+        editor = Editor(store, vocab, chunks, fold_every=args.fold_every)
         editor.start()
         try:
             during = timed_queries(searcher, queries, args.seconds, edit_stages)
@@ -106,8 +115,15 @@ def main() -> int:
             editor.join()
         # the same queries once the edits stopped: slow still means the index (stale full-text
         # indices, deletions), fast again means the concurrent commits (CPU, GIL)
+        flat_rows_after_edits = store.unindexed_rows()
         after_stages: dict[str, list[float]] = {}
         stopped = [ms for _, ms in timed_queries(searcher, queries, min(10.0, args.seconds / 4), after_stages)]
+        # and once the watcher, quiet for IDLE_FOLD_S, folded the new rows in
+        t0 = time.perf_counter()
+        store.optimize()
+        idle_fold_ms = (time.perf_counter() - t0) * 1000
+        folded_stages: dict[str, list[float]] = {}
+        folded = [ms for _, ms in timed_queries(searcher, queries, min(10.0, args.seconds / 4), folded_stages)]
         # the first query to start after each commit pays the catch-up (new rows, refreshed vectors)
         firsts = []
         for at in editor.commits_at:
@@ -121,11 +137,20 @@ def main() -> int:
             "one_edit_per_second": summary([ms for _, ms in during]),
             "first_query_after_each_commit": summary(firsts) if firsts else None,
             "after_the_edits_stopped": summary(stopped),
+            "after_the_idle_fold_in": summary(folded),
             "stages_p50_ms": {"no_edits": {k: round(statistics.median(v), 1) for k, v in quiet_stages.items()},
                               "one_edit_per_second": {k: round(statistics.median(v), 1)
                                                       for k, v in edit_stages.items()},
                               "after_the_edits_stopped": {k: round(statistics.median(v), 1)
-                                                          for k, v in after_stages.items()}},
+                                                          for k, v in after_stages.items()},
+                              "after_the_idle_fold_in": {k: round(statistics.median(v), 1)
+                                                         for k, v in folded_stages.items()}},
+            "stages_p95_ms": {name: {k: round(pct(v, 0.95), 1) for k, v in st.items()}
+                              for name, st in (("no_edits", quiet_stages), ("one_edit_per_second", edit_stages),
+                                               ("after_the_edits_stopped", after_stages),
+                                               ("after_the_idle_fold_in", folded_stages))},
+            "fold_every": args.fold_every, "fold_ms": [round(ms) for ms in editor.fold_ms],
+            "idle_fold_ms": round(idle_fold_ms), "flat_rows_when_the_edits_stopped": flat_rows_after_edits,
             "commits": len(editor.commit_ms), "commit_ms_p50": round(statistics.median(editor.commit_ms), 1),
             "target": "hybrid p95 < 100 ms while editing",
             "note": "hashing embedder (model time excluded), random vectors, one BLAS thread; shared 2-core machine",
@@ -134,12 +159,14 @@ def main() -> int:
         }
     print(f"{'hybrid search at ' + str(args.chunks) + ' chunks':<34} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
           f"{'queries':>8}")
-    for name in ("no_edits", "one_edit_per_second", "first_query_after_each_commit", "after_the_edits_stopped"):
+    for name in ("no_edits", "one_edit_per_second", "first_query_after_each_commit", "after_the_edits_stopped",
+                 "after_the_idle_fold_in"):
         row = result[name]
         if row:
             print(f"{name:<34} {row['p50_ms']:>7} {row['p95_ms']:>7} {row['max_ms']:>7} {row['queries']:>8}")
     for name, stages in result["stages_p50_ms"].items():
-        print(f"stages p50 ms, {name}: {stages}")
+        print(f"stages p50 ms, {name}: {stages}; p95: {result['stages_p95_ms'][name]}")
+    print(f"fold-ins every {args.fold_every} commits: {result['fold_ms']} ms; idle fold-in {result['idle_fold_ms']} ms")
     print(f"{result['commits']} commits, {result['commit_ms_p50']} ms each (p50); load average before/after "
           f"{result['loadavg_1m_before_after']} on {result['cpus']} cpus")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

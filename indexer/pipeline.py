@@ -589,6 +589,14 @@ class Indexer:
         chunks = chunk_file(path, text, budget=self.embedder.token_budget(), count_tokens=self.embedder.count_tokens)
         return {c.content_hash: c.embed_text for c in chunks}
 
+    def fold_in(self) -> None:
+        """Fold the rows searched flat into the full-text indices, if any (the watcher calls it once the
+        tree goes quiet: lexical search reads those rows flat, at a cost growing with them)."""
+        assert self.store
+        if self.store.unindexed_rows() > 0:
+            self.store.optimize()
+            self._version_at_optimize = self.store.table.version
+
     def _maybe_optimize(self, *, full_run: bool = False) -> None:
         """Compact, and keep BM25 statistics in line with the rows.
 

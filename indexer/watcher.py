@@ -34,6 +34,12 @@ MAX_RETRY_DELAY_S = 30.0
 MAX_PATH_ATTEMPTS = 4  # a path failing alone this often is dropped until its next change
 EMBED_STEP_CHUNKS = 48  # rows embedded per idle step (see the module docstring)
 _EMBED_STEP = (frozenset(), False)  # what _next_batch returns when the worker should embed
+_FOLD_STEP = (frozenset(), True)  # ... and when it should fold the rows searched flat into the indices
+# Quiet seconds after the last batch before the rows it wrote are folded into the full-text indices.
+# Until then lexical search reads them flat (retrieval/lexical.py: cheap for a few commits' rows, but it
+# grows with them: at 100k rows ~15 ms + 20-45 ms for 5-40 single-file commits); a fold-in costs ~1 s
+# per full-text column at 100k rows, so it waits for a pause rather than running after every edit.
+IDLE_FOLD_S = 2.0
 
 
 class RepoWatcher:
@@ -83,6 +89,7 @@ class RepoWatcher:
         self._lost_why: str | None = None  # what happened to the folder, until it is re-created
         self._recreated = 0  # times the index was re-created (readers reopen when this changes)
         self._embed_left = True  # rows may be waiting for their vectors (checked in the next idle step)
+        self._fold_due = False  # a batch wrote rows the full-text indices do not cover yet
 
     # ----- lifecycle ---------------------------------------------------------------------------
     def start(self) -> RepoWatcher:
@@ -194,6 +201,9 @@ class RepoWatcher:
                 if taken is _EMBED_STEP:
                     self._embed_step()
                     continue
+                if taken is _FOLD_STEP:
+                    self._fold_step()
+                    continue
                 try:
                     self._apply(*taken)
                 except IndexLostError as lost:
@@ -225,12 +235,32 @@ class RepoWatcher:
                         self._applying = True
                         return _EMBED_STEP
                     self._cond.wait(wait)
+                elif self._fold_due and not self._fatal:
+                    wait = max(self._last_event + IDLE_FOLD_S, self._not_before) - time.monotonic()
+                    if wait <= 0:
+                        self._fold_due = False
+                        self._applying = True
+                        return _FOLD_STEP
+                    self._cond.wait(wait)
                 else:
                     self._cond.wait()
             paths, rescan = self._pending, self._rescan
             self._pending, self._rescan = set(), False
             self._applying = True
             return paths, rescan
+
+    def _fold_step(self) -> None:
+        """Once the tree has been quiet for IDLE_FOLD_S: fold the rows written since into the full-text
+        indices, so lexical search stops reading them flat. A failure only logs: the rows stay
+        searchable flat, and the next batch schedules another fold-in."""
+        try:
+            self.indexer.fold_in()
+        except Exception as err:
+            log.warning("watch: folding new rows into the full-text indices failed (%s: %s)",
+                        type(err).__name__, err, exc_info=not isinstance(err, OSError | RagpilotError))
+        finally:
+            with self._cond:
+                self._applying = False
 
     def _embed_step(self) -> None:
         """One idle step of the embedding phase; a failure backs off like a failed batch."""
@@ -292,6 +322,7 @@ class RepoWatcher:
             self._applying = False
             self._failures_in_row = 0
             self._embed_left = True  # a large batch leaves rows to embed (the next idle step checks)
+            self._fold_due = True
             self._batches_applied += 1
             self._last = report
             for t in targets:
