@@ -215,6 +215,8 @@ class Indexer:
                 log.info("chunker changed (%s -> %s): re-chunking every file",
                          previous.chunker_version, CHUNKER_VERSION)
                 self.catalog.forget_all()
+            elif self.store.created:  # a table made anew (first run, or a creation killed half-way)
+                self.catalog.forget_all()
             self.symbols = SymbolWriter.open(self.index_dir, self.root, self.catalog, self.settings)
         except BaseException:
             self.close()

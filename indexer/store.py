@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
@@ -125,6 +126,7 @@ class IndexStore:
     def __init__(self, index_dir: Path, meta: IndexMeta, *, read_consistency: bool = True):
         self.index_dir = index_dir
         self.meta = meta
+        self.created = False  # set by create_or_open when it made the chunk table
         # A zero interval makes every read check for a newer version: readers in the server always see
         # the watcher's latest commit.
         self._db = lancedb.connect(
@@ -204,8 +206,11 @@ class IndexStore:
             # meta.json ("building") before the table: a kill from here on leaves an index the next run
             # resumes and readers call incomplete, never a table nobody knows how to read.
             store.write_meta()
+            if meta.state == BUILDING:
+                store._drop_half_created_table()
             if TABLE not in store._table_names():
                 store._table = store._db.create_table(TABLE, schema=schema(meta.dim), mode="create")
+                store.created = True  # no rows: whatever a catalog says was written is not there
             else:
                 store.verify()  # a damaged table must stop `index`, not pass as "all unchanged"
                 if not store.has_embedded_column():  # an index from before search-first: all embedded
@@ -252,6 +257,14 @@ class IndexStore:
             raise
         except Exception as err:  # lance raises RuntimeError, OSError, ValueError for damaged files
             raise damage_error(self.index_dir, err, "opening the index") from err
+
+    def _drop_half_created_table(self) -> None:
+        """A first index killed inside ``create_table`` leaves ``chunks.lance/`` without a version manifest:
+        listed as a table, yet "not found" when opened. Nothing was ever committed there, so it goes."""
+        folder = self.index_dir / "lance" / f"{TABLE}.lance"
+        if folder.is_dir() and not any((folder / "_versions").glob("*.manifest")):
+            log.warning("removing %s: a table whose creation was interrupted (no version committed)", folder)
+            shutil.rmtree(folder)
 
     def _table_names(self) -> list[str]:
         result = self._db.list_tables()

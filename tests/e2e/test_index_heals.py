@@ -133,6 +133,19 @@ def test_a_chunk_table_without_meta_json_is_an_unfinished_setup_the_next_index_s
     assert IndexStore.open(index_dir).all_keys() == fresh_keys(sample_repo, tmp_path)
 
 
+def test_a_table_whose_creation_was_killed_before_its_first_version_is_created_again(tmp_path, sample_repo):
+    index_dir = tmp_path / "idx"
+    index_repo(sample_repo, settings(index_dir))
+    # What a kill inside create_table leaves: meta.json says "building", chunks.lance/ has no version.
+    shutil.rmtree(index_dir / "lance" / f"{TABLE}.lance" / "_versions")
+    meta = json.loads((index_dir / "meta.json").read_text())
+    (index_dir / "meta.json").write_text(json.dumps({**meta, "state": "building"}))
+
+    healed = index_cli(sample_repo, index_dir)
+    assert healed.returncode == 0, healed.stderr
+    assert IndexStore.open(index_dir).all_keys() == fresh_keys(sample_repo, tmp_path)
+
+
 def make_repo(root: Path, files: int) -> None:
     for i in range(files):
         (root / f"pkg{i % 5}").mkdir(parents=True, exist_ok=True)
