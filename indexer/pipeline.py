@@ -30,7 +30,6 @@ from .embed_order import embed_priority
 from .embedders import Embedder, create_embedder
 from .errors import RagpilotError, UsageError
 from .filters import decode_text
-from .lexical_context import context_text
 from .lock import WriterLock
 from .prepare import FilePreparer, PrepareOptions, PreparedFile, resolve_index_workers
 from .redact import redact_secrets
@@ -125,15 +124,15 @@ def resolve_repo(path: str | Path) -> Path:
     return root.resolve()
 
 
-def fts_fields(chunk: Chunk, text: str = "") -> tuple[str, str, str, str]:
-    """The four full-text columns: path, symbol path, code, and the code with the lines around it in
-    ``text`` (the file as chunked; see lexical_context.py), tokenized the code-aware way. Runs in the
-    prepare workers: it stays a plain top-level function of picklable arguments."""
+def fts_fields(chunk: Chunk, text: str = "") -> tuple[str, ...]:
+    """The full-text columns: path, symbol path and code, tokenized the code-aware way. ``text`` (the file
+    as chunked) is passed for columns that need a chunk's surroundings; none does today (a context column
+    was measured and not kept: eval/README.md). Runs in the prepare workers: it stays a plain top-level
+    function of picklable arguments."""
     return (
         to_fts_text(path_tokens(chunk.path)),
         to_fts_text(code_tokens(chunk.symbol)),
         to_fts_text(code_tokens(chunk.content)),
-        to_fts_text(code_tokens(context_text(chunk, text))),
     )
 
 

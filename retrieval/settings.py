@@ -35,12 +35,6 @@ IDENTIFIER_LEXICAL_WEIGHT: float | None = None
 # question about any one method and took the method's place. Halving their fused score: tune R@10
 # 0.807 -> 0.812 (click +0.04), confirm 0.829 -> 0.836 (httpx +0.06), no corpus worse.
 COLLAPSED_FACTOR = 0.5
-# BM25 weight of the lexical context column (the chunk plus indexer.lexical_context.CONTEXT_LINES lines
-# either side, the enclosing header, the package line), next to the body's 1.0: a function whose doc is
-# gone is still found by its neighbours' doc comments and its class header, as a 40-line window is. 11
-# corpora, doc chunk R@10 hybrid, tune half: 0.25 -> 0.767, 0.5 -> 0.772, 0.75 -> 0.775 (5 lines),
-# 1.0 -> 0.768 (MRR 0.494 -> 0.485); confirm half at 5 lines / 0.75: 0.754 -> 0.777 (eval/README.md).
-CONTEXT_BOOST = 0.75
 # The reranker's order is fused with the hybrid order at k=10 (the blend study in eval/README.md).
 RERANK_BLEND_K = 10
 # File-level search (``Searcher.search_files``): chunks fetched per source, as a multiple of the files asked
