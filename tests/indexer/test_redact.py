@@ -22,6 +22,7 @@ from planted_secrets import (
 )
 
 import ragpilot.indexer.pipeline as pipeline
+import ragpilot.indexer.prepare as prepare
 from ragpilot.indexer.filters import content_skip_reason
 from ragpilot.indexer.pipeline import Indexer, index_repo
 from ragpilot.indexer.redact import REDACTED, Redaction, redact_secrets
@@ -169,7 +170,7 @@ def test_an_index_built_before_redaction_is_rechunked_and_loses_its_secret_value
     (sample_repo / "app/db.py").write_text(REDACTED_FILES["app/db.py"])
     with monkeypatch.context() as old:  # the pipeline as it was: chunker version 1, no redaction
         old.setattr(pipeline, "CHUNKER_VERSION", "1")
-        old.setattr(pipeline, "redact_secrets", lambda text, rel: Redaction(text, 0))
+        old.setattr(prepare, "redact_secrets", lambda text, rel: Redaction(text, 0))  # where files are prepared
         index_repo(sample_repo, fast_settings)
     assert V["py-module-constant"] in stored_text(fast_settings, sample_repo)
     summary = index_repo(sample_repo, fast_settings)  # nothing on disk changed
