@@ -30,6 +30,7 @@ from .embed_order import embed_priority
 from .embedders import Embedder, create_embedder
 from .errors import RagpilotError, UsageError
 from .filters import decode_text
+from .location import resolve_repo  # re-exported: callers import it from here
 from .lock import WriterLock
 from .prepare import FilePreparer, PrepareOptions, PreparedFile, resolve_index_workers
 from .redact import redact_secrets
@@ -108,20 +109,6 @@ class _Prepared:
     secrets_redacted: int = 0
     fts: list[tuple[str, ...]] = field(default_factory=list)  # fts_fields of each chunk
     symbols: FileSymbols | None = None  # extracted from the text as chunked (secrets redacted)
-
-
-def resolve_repo(path: str | Path) -> Path:
-    """The repository root for ``path``: must be an existing directory (a clear error otherwise)."""
-    if not str(path).strip():
-        raise UsageError("the repository path is empty")
-    root = Path(path).expanduser()
-    if root.is_symlink() and not root.exists():
-        raise UsageError(f"{path}: a broken or looping symlink, not a directory")
-    if not root.exists():
-        raise UsageError(f"{path}: no such directory")
-    if not root.is_dir():
-        raise UsageError(f"{path}: not a directory (ragpilot indexes a repository folder)")
-    return root.resolve()
 
 
 def fts_fields(chunk: Chunk, text: str = "") -> tuple[str, ...]:
