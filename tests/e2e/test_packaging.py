@@ -26,6 +26,13 @@ def test_the_wheel_puts_every_module_under_the_ragpilot_namespace(tmp_path):
     for package in ("indexer", "retrieval", "serve", "eval"):
         assert f"ragpilot/{package}/__init__.py" in names
     assert "ragpilot/indexer/embedders/data/minilm-tokenizer.json" in names
+    # Every module of the source tree is in the wheel: a new subpackage must be listed in pyproject.toml
+    # (an editable install hides the omission; `pip install .` of the quickstart does not).
+    sources = {f"ragpilot/{path.relative_to(ROOT).as_posix()}" for package in ("indexer", "retrieval", "serve", "eval")
+               for path in (ROOT / package).rglob("*.py") if "__pycache__" not in path.parts}
+    assert sources - set(names) == set()
+    tasks = {f"ragpilot/{path.relative_to(ROOT).as_posix()}" for path in (ROOT / "eval" / "tasks").rglob("*.json*")}
+    assert tasks - set(names) == set()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     declared = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "ragpilot = ragpilot.serve.cli:main" in declared
