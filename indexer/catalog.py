@@ -11,27 +11,18 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import IndexIncompatibleError, RagpilotError
 from .storage_errors import sqlite_connect, sqlite_write_error, sqlite_writing
+from .types import FileRecord  # noqa: F401 - re-exported: the catalog's record type
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
 CACHE_FILE = "embed_cache.sqlite"
-
-
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    path: str
-    mtime_ns: int
-    size: int
-    sha256: str
-    chunks: int
 
 
 class Catalog:
@@ -196,3 +187,35 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def open_catalog(index_dir: Path):
+    """The catalog of the index at ``index_dir``: its SQLite file, or the ``files`` table of the shared
+    index it is bound to (store_uri.py)."""
+    from .store_uri import binding  # noqa: PLC0415
+
+    shared = binding(index_dir)
+    if shared is None:
+        return Catalog(index_dir)
+    from .store_tables import StoreCatalog  # noqa: PLC0415 - lancedb, for shared indexes only
+
+    return StoreCatalog(shared)
+
+
+def open_embedding_cache(index_dir: Path, embedder_id: str, dim: int):
+    """The embedding cache of the index at ``index_dir`` (SQLite, or the shared index's table)."""
+    from .store_uri import binding  # noqa: PLC0415
+
+    shared = binding(index_dir)
+    if shared is None:
+        return EmbeddingCache(index_dir, embedder_id, dim)
+    from .store_tables import StoreEmbeddingCache  # noqa: PLC0415
+
+    return StoreEmbeddingCache(shared, embedder_id, dim)
+
+
+def catalog_present(index_dir: Path) -> bool:
+    """Whether the index at ``index_dir`` has a catalog to read (a shared index always has one)."""
+    from .store_uri import BINDING_FILE  # noqa: PLC0415
+
+    return (index_dir / CATALOG_FILE).exists() or (index_dir / BINDING_FILE).exists()

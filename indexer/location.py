@@ -17,8 +17,16 @@ from pathlib import Path
 from .errors import UsageError
 
 
-def index_location(repo_root: Path, *, home: Path, index_dir: Path | None = None) -> Path:
-    """``index_dir`` if given, else ``<home>/indexes/<name>-<hash of the root>``."""
+def index_location(repo_root: Path, *, home: Path, index_dir: Path | None = None,
+                   index_uri: str | None = None) -> Path:
+    """``index_dir`` if given; for a shared index at ``index_uri``, the local folder bound to it
+    (store_uri.py); else ``<home>/indexes/<name>-<hash of the root>``."""
+    if index_uri is not None:
+        if index_dir is not None:
+            raise UsageError("--index-dir and --index-uri both name the index: give one of them")
+        from .store_uri import bind  # noqa: PLC0415
+
+        return bind(home, index_uri)
     if index_dir is not None:
         return index_dir.expanduser().resolve()
     root = repo_root.resolve()
@@ -45,15 +53,19 @@ def setting_from_env(name: str, environ: Mapping[str, str] | None = None) -> str
 
 
 def index_dir_from_env(repo_root: Path, index_dir: Path | None = None,
-                       environ: Mapping[str, str] | None = None) -> Path:
-    """What ``IndexSettings(index_dir=index_dir).index_dir_for(repo_root)`` answers, without pydantic."""
-    if index_dir is None:
+                       environ: Mapping[str, str] | None = None, *, index_uri: str | None = None) -> Path:
+    """What ``IndexSettings(index_dir=index_dir, index_uri=index_uri).index_dir_for(repo_root)``
+    answers, without pydantic."""
+    if index_uri is None and index_dir is None:
+        index_uri = setting_from_env("index_uri", environ) or None
+    if index_dir is None and index_uri is None:
         value = setting_from_env("index_dir", environ)
         index_dir = Path(value) if value is not None else None
-    if index_dir is not None:
+    if index_dir is not None and index_uri is None:
         return index_location(repo_root, home=Path(), index_dir=index_dir)
     home = setting_from_env("home", environ)
-    return index_location(repo_root, home=Path(home) if home is not None else default_home())
+    return index_location(repo_root, home=Path(home) if home is not None else default_home(),
+                          index_dir=index_dir, index_uri=index_uri)
 
 
 def resolve_repo(path: str | Path) -> Path:

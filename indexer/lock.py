@@ -1,5 +1,9 @@
 """One writer per index: a lock file next to the index, refused (or waited for) when held.
 
+A shared index (store_uri.py) is written from several machines, where a lock file guards nothing: its
+writer also holds the lease kept in the store itself (lease.py), and loses the right to write when the
+lease is lost, as when the lock file is.
+
 A lock guards the folder it was taken in: if that folder (or the lock file) is deleted or replaced
 under a running writer, another process can take a new lock at once. :meth:`WriterLock.lost` tells the
 writer so, and the writer stops before its next commit.
@@ -14,6 +18,7 @@ from filelock import FileLock, Timeout
 
 from .errors import IndexBusyError, IndexLostError
 from .storage_errors import unusable_index_dir
+from .store_uri import binding
 
 LOCK_FILE = "writer.lock"
 OWNER_FILE = "writer.pid"
@@ -33,8 +38,24 @@ class WriterLock:
         # other threads than the one that took it (a thread-local lock looks unheld, and stays held).
         self._lock = FileLock(str(index_dir / LOCK_FILE), thread_local=False)
         self._identity: tuple[int, int] | None = None  # (device, inode) of the lock file we hold
+        self._lease = None  # the shared index's StoreLease while held
 
     def acquire(self) -> None:
+        self._acquire_file()
+        shared = binding(self.index_dir)
+        if shared is None:
+            return
+        from .lease import StoreLease  # noqa: PLC0415 - lancedb, for shared indexes only
+
+        try:
+            lease = StoreLease(shared)
+            lease.acquire()
+        except BaseException:
+            self.release()
+            raise
+        self._lease = lease
+
+    def _acquire_file(self) -> None:
         try:
             self._lock.acquire(timeout=self.wait_seconds)
         except Timeout:
@@ -55,9 +76,12 @@ class WriterLock:
             raise unusable_index_dir(self.index_dir, err) from err
 
     def lost(self) -> str | None:
-        """Why this lock no longer guards the index (its folder or lock file is gone or replaced), or None."""
+        """Why this lock no longer guards the index (its folder or lock file is gone or replaced, or the
+        shared index's lease was lost), or None."""
         if self._identity is None or not self._lock.is_locked:
             return None
+        if self._lease is not None and self._lease.lost():
+            return self._lease.lost()
         try:
             st = os.stat(self.index_dir / LOCK_FILE)
         except FileNotFoundError:
@@ -81,6 +105,9 @@ class WriterLock:
             )
 
     def release(self) -> None:
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
         self._identity = None
         if self._lock.is_locked:
             self._lock.release()

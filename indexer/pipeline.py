@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .catalog import CATALOG_FILE, Catalog, EmbeddingCache, FileRecord
+from .catalog import CATALOG_FILE, FileRecord, open_catalog, open_embedding_cache
 from .chunking import CHUNKER_VERSION, chunk_file
 from .codetokens import code_tokens, path_tokens, to_fts_text
 from .embed_order import embed_priority
@@ -36,11 +37,17 @@ from .prepare import FilePreparer, PrepareOptions, PreparedFile, resolve_index_w
 from .redact import redact_secrets
 from .settings import IndexSettings
 from .store import META_FILE, IndexMeta, IndexStore, chunk_rows
+from .storage_errors import TABLE
+from .store_uri import binding
 from .symbols.extract import FileSymbols
 from .symbols.writer import SYMBOL_FILES, SymbolWriter
 from .types import Chunk, SkipCounts
 from .walk import FileEntry, IgnoreRules, entry_for, walk_repo
 from .watch_status import STATUS_FILE
+
+if TYPE_CHECKING:
+    from .catalog import Catalog, EmbeddingCache
+    from .store_tables import StoreCatalog, StoreEmbeddingCache
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +166,8 @@ class Indexer:
         except ValueError:
             self._own_dir = None
         self.store: IndexStore | None = None
-        self.catalog: Catalog | None = None
-        self.cache: EmbeddingCache | None = None
+        self.catalog: Catalog | StoreCatalog | None = None  # SQLite, or a shared index's table
+        self.cache: EmbeddingCache | StoreEmbeddingCache | None = None
         self._lock: WriterLock | None = None
         self._version_at_optimize = 0
         self._append_only = False  # run(): the table was empty at its start (see there)
@@ -194,8 +201,8 @@ class Indexer:
                 chunker_version=CHUNKER_VERSION,
             )
             self.store = IndexStore.create_or_open(self.index_dir, meta)
-            self.catalog = Catalog(self.index_dir)
-            self.cache = EmbeddingCache(self.index_dir, emb.id, emb.dim)
+            self.catalog = open_catalog(self.index_dir)
+            self.cache = open_embedding_cache(self.index_dir, emb.id, emb.dim)
             if previous is not None and previous.chunker_version != CHUNKER_VERSION:
                 # Old rows were cut another way: re-chunk every file (embeddings stay cached).
                 log.info("chunker changed (%s -> %s): re-chunking every file",
@@ -203,7 +210,9 @@ class Indexer:
                 self.catalog.forget_all()
             elif self.store.created:  # a table made anew (first run, or a creation killed half-way)
                 self.catalog.forget_all()
-            self.symbols = SymbolWriter.open(self.index_dir, self.root, self.catalog, self.settings)
+            # Symbols live in a local SQLite file: not kept for a shared index (yet), which other machines read.
+            self.symbols = None if self.store.shared is not None else \
+                SymbolWriter.open(self.index_dir, self.root, self.catalog, self.settings)
         except BaseException:
             self.close()
             raise
@@ -212,7 +221,14 @@ class Indexer:
     def _wipe(self) -> None:
         """``--rebuild``: delete the index but keep the embedding cache (keyed by embedder, always valid).
 
-        Only the index's own entries are removed: ``--index-dir`` may name a folder holding other files."""
+        Only the index's own entries are removed: ``--index-dir`` may name a folder holding other files.
+        A shared index drops its chunk, catalog and meta tables (the cache table stays)."""
+        shared = binding(self.index_dir)
+        if shared is not None:
+            from .store_tables import FILES_TABLE, META_TABLE, connect, drop_tables  # noqa: PLC0415
+
+            drop_tables(connect(shared), (TABLE, FILES_TABLE, META_TABLE))
+            return
         for name in _WIPED:
             child = self.index_dir / name
             if child.is_dir() and not child.is_symlink():
@@ -602,6 +618,10 @@ class Indexer:
         if exact or rebuild or version - self._version_at_optimize >= 20:
             self.store.optimize(rebuild_fts=rebuild)
             self._version_at_optimize = self.store.table.version
+        if full_run:  # a shared index's catalog and cache tables: one small commit per batch to compact
+            for table in (self.catalog, self.cache):
+                if hasattr(table, "optimize"):
+                    table.optimize()
 
 
 def _batches(queue: list[tuple[str, list[tuple[str, str]]]], chunks: int):

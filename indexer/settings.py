@@ -23,6 +23,8 @@ class IndexSettings(BaseSettings):
 
     home: Path = Field(default_factory=default_home)
     index_dir: Path | None = Field(None, description="Index location (default: under $RAGPILOT_HOME).")
+    index_uri: str | None = Field(
+        None, description="A shared index: s3://bucket/prefix, gs://, az:// or a shared folder (see DEPLOY.md).")
     embedder: str = Field(DEFAULT_EMBEDDER, description="Embedder name (see `ragpilot embedders`).")
     embed_model: str | None = Field(
         None, description="Model for the embedder: hub id, local dir, ONNX or GGUF file, or remote model name.")
@@ -64,5 +66,6 @@ class IndexSettings(BaseSettings):
         }
 
     def index_dir_for(self, repo_root: Path) -> Path:
-        """Where ``repo_root``'s index lives: ``--index-dir``, else ``$RAGPILOT_HOME/indexes/<name>-<hash>``."""
-        return index_location(repo_root, home=self.home, index_dir=self.index_dir)
+        """Where ``repo_root``'s index lives: ``--index-dir``, else ``$RAGPILOT_HOME/indexes/<name>-<hash>``;
+        with ``--index-uri``, the local folder bound to the shared index (store_uri.py)."""
+        return index_location(repo_root, home=self.home, index_dir=self.index_dir, index_uri=self.index_uri)

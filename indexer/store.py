@@ -45,6 +45,7 @@ from .storage_errors import (  # noqa: F401 - lance_errors re-exported for the r
 )
 from .types import Chunk
 from .status_read import record_counts
+from .store_uri import StoreBinding, binding
 from .watch_status import pid_alive
 
 log = logging.getLogger(__name__)
@@ -119,18 +120,21 @@ def _sql_str(value: str) -> str:
 
 
 class IndexStore:
-    """One repository's index directory. Use :meth:`create_or_open` to write, :meth:`open` to read."""
+    """One repository's index. Use :meth:`create_or_open` to write, :meth:`open` to read.
 
-    def __init__(self, index_dir: Path, meta: IndexMeta, *, read_consistency: bool = True):
+    ``index_dir`` is a local folder: the index itself, or (a shared index, store_uri.py) the folder
+    whose binding names the URI where the chunk table, catalog, cache and meta live."""
+
+    def __init__(self, index_dir: Path, meta: IndexMeta, *, read_consistency: bool = True,
+                 version: int | None = None):
         self.index_dir = index_dir
         self.meta = meta
         self.created = False  # set by create_or_open when it made the chunk table
+        self.shared: StoreBinding | None = binding(index_dir)
         # A zero interval makes every read check for a newer version: readers in the server always see
-        # the watcher's latest commit.
-        self._db = lancedb.connect(
-            str(index_dir / "lance"),  # == lance_uri
-            read_consistency_interval=timedelta(0) if read_consistency else None,
-        )
+        # the watcher's latest commit. A pinned ``version`` (a read-only replica) never moves.
+        self._db = self.connect(read_consistency=read_consistency and version is None)
+        self._version = version
         self._table = None
         self._counts: tuple[int, tuple[int, int]] | None = None  # (table version, embedded_counts())
         self._flat: tuple[int, tuple[int, list[str]] | None] | None = None  # (table version, flat_part())
@@ -138,11 +142,23 @@ class IndexStore:
     @property
     def lance_uri(self) -> str:
         """Where the LanceDB database lives (for readers that pin a version)."""
-        return str(self.index_dir / "lance")
+        return self.shared.uri if self.shared is not None else str(self.index_dir / "lance")
+
+    def connect(self, *, read_consistency: bool = True):
+        """A LanceDB connection to this index's database (with the store's options when shared)."""
+        if self.shared is not None:
+            from .store_tables import connect  # noqa: PLC0415
+
+            return connect(self.shared, read_consistency=read_consistency)
+        return lancedb.connect(self.lance_uri,
+                               read_consistency_interval=timedelta(0) if read_consistency else None)
 
     # ----- opening -----------------------------------------------------------------------------
     @staticmethod
     def read_meta(index_dir: Path) -> IndexMeta | None:
+        shared = binding(index_dir)
+        if shared is not None:
+            return _read_shared_meta(shared)
         path = index_dir / META_FILE
         if not path.exists():
             if (index_dir / "lance").exists():
@@ -165,11 +181,14 @@ class IndexStore:
     @staticmethod
     def unfinished_setup(index_dir: Path) -> bool:
         """A chunk table without meta.json: a first index killed during set-up (or by an older ragpilot,
-        which created the table before meta.json). The next writer starts it over."""
+        which created the table before meta.json). The next writer starts it over. (A shared index
+        writes its meta row before any table, so it has no such state.)"""
+        if binding(index_dir) is not None:
+            return False
         return (index_dir / "lance").exists() and not (index_dir / META_FILE).exists()
 
     @classmethod
-    def open(cls, index_dir: Path, *, repo_hint: str = "") -> IndexStore:
+    def open(cls, index_dir: Path, *, repo_hint: str = "", version: int | None = None) -> IndexStore:
         """Open an existing, complete index for reading; a missing, unfinished or damaged one is a clear
         error naming the command that fixes it."""
         meta = cls.read_meta(index_dir)
@@ -178,7 +197,7 @@ class IndexStore:
             raise IndexMissingError(f"{target} is not indexed yet: run `ragpilot index {repo_hint or '.'}`")
         if meta.state != READY:
             raise IndexMissingError(incomplete_message(index_dir, meta, repo_hint))
-        store = cls(index_dir, meta)
+        store = cls(index_dir, meta, version=version)
         store.verify()
         return store
 
@@ -237,7 +256,7 @@ class IndexStore:
                 return
             table.search().select(["start_line"]).limit(None).to_arrow()
             indices = table.list_indices()
-            for ix in indices:
+            for ix in indices if self.shared is None else ():  # object storage: the FTS probe below reads them
                 folder = self.index_dir / "lance" / f"{TABLE}.lance" / "_indices" / str(getattr(ix, "index_uuid", ""))
                 if getattr(ix, "index_uuid", None) and not folder.is_dir():
                     raise IndexIncompatibleError(
@@ -256,6 +275,8 @@ class IndexStore:
     def _drop_half_created_table(self) -> None:
         """A first index killed inside ``create_table`` leaves ``chunks.lance/`` without a version manifest:
         listed as a table, yet "not found" when opened. Nothing was ever committed there, so it goes."""
+        if self.shared is not None:
+            return  # object storage has no half-made folder to look at; opening it fails clearly instead
         folder = self.index_dir / "lance" / f"{TABLE}.lance"
         if folder.is_dir() and not any((folder / "_versions").glob("*.manifest")):
             log.warning("removing %s: a table whose creation was interrupted (no version committed)", folder)
@@ -269,14 +290,23 @@ class IndexStore:
     def table(self):
         if self._table is None:
             try:
-                self._table = self._db.open_table(TABLE)
+                table = self._db.open_table(TABLE)
+                if self._version is not None:
+                    table.checkout(self._version)
+                self._table = table
             except Exception as err:  # lance raises several types for missing/truncated files
                 raise damage_error(self.index_dir, err, "opening the chunk table") from err
         return self._table
 
     def write_meta(self) -> None:
-        """Write-then-rename: a full disk leaves the previous meta.json in place, never half of one."""
+        """Write-then-rename: a full disk leaves the previous meta.json in place, never half of one.
+        A shared index replaces its meta row in one commit instead."""
         self.meta.updated_at = time.time()
+        if self.shared is not None:
+            from .store_tables import write_meta_json  # noqa: PLC0415
+
+            write_meta_json(self._db, asdict(self.meta))
+            return
         tmp = self.index_dir / (META_FILE + ".tmp")
         try:
             tmp.write_text(json.dumps(asdict(self.meta), indent=2), "utf-8")
@@ -366,7 +396,10 @@ class IndexStore:
         return updated
 
     def record_counts(self) -> None:
-        """Save the chunk and embedded counts after a commit, for `ragpilot status` to read without lancedb."""
+        """Save the chunk and embedded counts after a commit, for `ragpilot status` to read without lancedb.
+        (Not for a shared index: its status is read from the store, which other machines change.)"""
+        if self.shared is not None:
+            return
         embedded, total = self.embedded_counts()
         record_counts(self.index_dir, version=self.table.version, chunks=total, embedded=embedded)
 
@@ -485,6 +518,29 @@ class IndexStore:
         """(path, start, end, content_hash) of every row: for consistency checks and tests."""
         t = self.table.to_arrow().select(["path", "start_line", "end_line", "content_hash"]).to_pylist()
         return sorted((r["path"], r["start_line"], r["end_line"], r["content_hash"]) for r in t)
+
+
+def _read_shared_meta(shared: StoreBinding) -> IndexMeta | None:
+    from .store_tables import connect, read_meta_json  # noqa: PLC0415
+
+    try:
+        data = read_meta_json(connect(shared))
+    except Exception as err:  # unreachable endpoint, no such bucket, bad credentials
+        raise RagpilotError(f"cannot read the shared index at {shared.uri}: {describe(err)}") from err
+    if data is None:
+        return None
+    meta = IndexMeta.from_json(data)
+    if meta.schema_version != SCHEMA_VERSION:
+        raise IndexIncompatibleError(
+            f"the index at {shared.uri} has schema version {meta.schema_version}, this ragpilot reads "
+            f"version {SCHEMA_VERSION}; {REBUILD_HINT}")
+    return meta
+
+
+def describe(err: BaseException) -> str:
+    """The first line of a storage error (object_store messages run over many lines)."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:300]
 
 
 def incomplete_message(index_dir: Path, meta: IndexMeta, repo_hint: str = "") -> str:

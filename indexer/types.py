@@ -84,3 +84,14 @@ class SkipCounts:
     @property
     def total(self) -> int:
         return sum(self.by_reason.values())
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """The catalog's row for one indexed file (catalog.py, store_tables.py)."""
+
+    path: str
+    mtime_ns: int
+    size: int
+    sha256: str
+    chunks: int

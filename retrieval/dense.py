@@ -178,9 +178,7 @@ class DenseIndex:
 
     def _pinned(self, version: int):
         """A second handle, pinned: the store's own handle always follows the latest version."""
-        import lancedb
-
-        pinned = lancedb.connect(self.store.lance_uri).open_table(TABLE)
+        pinned = self.store.connect(read_consistency=False).open_table(TABLE)
         pinned.checkout(version)
         return pinned
 

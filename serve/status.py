@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..indexer.catalog import CATALOG_FILE, Catalog
+from ..indexer.catalog import catalog_present, open_catalog
 from ..indexer.store import READY, IndexStore, incomplete_message
 from ..indexer.watcher import read_watcher_status
 
@@ -20,8 +20,8 @@ def repo_status(root: Path, index_dir: Path) -> dict:
     if meta is None:
         return base
     files = 0
-    if (index_dir / CATALOG_FILE).exists():
-        catalog = Catalog(index_dir)
+    if catalog_present(index_dir):
+        catalog = open_catalog(index_dir)
         try:
             files = catalog.count()
         finally:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -30,9 +31,28 @@ def nonempty_paths(ctx: click.Context, param: click.Parameter, values: tuple[str
     return tuple(Path(v) for v in values)
 
 
+# IndexSettings.index_uri's description
+INDEX_URI_HELP = "A shared index: s3://bucket/prefix, gs://, az:// or a shared folder (see DEPLOY.md)."
+
+
 def index_dir_option(f):
+    """``--index-dir`` and ``--index-uri``. A shared index's URI is turned into the local folder bound to
+    it (indexer/store_uri.py), which the command then uses as its index folder: every reader and
+    writer finds the shared index through that folder's binding."""
+
+    @functools.wraps(f)
+    def command(*args, index_uri: str | None = None, **kwargs):
+        if index_uri is not None:
+            if kwargs.get("index_dir") is not None:
+                raise UsageError("--index-dir and --index-uri both name the index: give one of them")
+            from ...indexer.location import index_dir_from_env  # noqa: PLC0415
+
+            kwargs["index_dir"] = index_dir_from_env(Path(), index_uri=index_uri)
+        return f(*args, **kwargs)
+
+    command = click.option("--index-uri", help=INDEX_URI_HELP, default=None)(command)
     return click.option("--index-dir", help=INDEX_DIR_HELP, default=None, type=click.Path(),
-                        callback=nonempty_path)(f)
+                        callback=nonempty_path)(command)
 
 
 def repo_argument(f):

@@ -11,7 +11,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ...indexer.catalog import CATALOG_FILE, Catalog
+from ...indexer.catalog import catalog_present, open_catalog
 from ...indexer.languages import language_for
 
 
@@ -30,9 +30,9 @@ def folder_bytes(folder: Path) -> int:
 
 def catalog_facts(index_dir: Path) -> dict:
     """Files and chunks per language, and the chunk total the catalog recorded."""
-    if not (index_dir / CATALOG_FILE).exists():
+    if not catalog_present(index_dir):
         return {"languages": [], "catalog_chunks": 0}
-    catalog = Catalog(index_dir)
+    catalog = open_catalog(index_dir)
     try:
         records = catalog.all()
     finally:

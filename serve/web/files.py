@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ...indexer.catalog import CATALOG_FILE, Catalog
+from ...indexer.catalog import catalog_present, open_catalog
 from ...indexer.filters import content_skip_reason, decode_text
 from ...indexer.languages import language_for
 from ...indexer.redact import redact_secrets
@@ -48,9 +48,9 @@ def check_relative(rel_path: str) -> str:
 
 def is_indexed(index_dir: Path, rel_path: str) -> bool:
     """Whether the catalog lists ``rel_path`` (an index without a catalog lists nothing)."""
-    if not (index_dir / CATALOG_FILE).exists():
+    if not catalog_present(index_dir):
         return False
-    catalog = Catalog(index_dir)
+    catalog = open_catalog(index_dir)
     try:
         return catalog.get(rel_path) is not None
     finally:
