@@ -91,6 +91,7 @@ class StoreLease:
         self._table = _open_or_create(self._db, LEASE_TABLE, SCHEMA)
         self.holder_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._held = False
+        self._expires_at = 0.0
         self._lost: str | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -121,7 +122,8 @@ class StoreLease:
                 log.warning("taking over the writer lease of %s: that process is gone", current.describe())
             else:
                 raise self._busy(current)
-        self._append(time.time() + self.ttl_s, breaks=breaks)
+        self._expires_at = time.time() + self.ttl_s
+        self._append(self._expires_at, breaks=breaks)
         current = self.holder()
         if current is None or current.holder != self.holder_id:
             raise self._busy(current)
@@ -139,14 +141,27 @@ class StoreLease:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.ttl_s / 3):
             try:
-                self._append(time.time() + self.ttl_s)
-                current = self.holder()
-                if current is None or current.holder != self.holder_id:
-                    self._lost = (f"the writer lease of {self.store.uri} was taken over by "
-                                  f"{current.describe() if current else 'nobody'}")
+                if not self.renew():
                     return
-            except Exception as err:  # the store is unreachable: stop writing once the lease may be gone
+            except Exception as err:  # the store is unreachable: keep trying while the lease may hold
                 log.warning("renewing the writer lease of %s failed: %s", self.store.uri, err)
+                if time.time() > self._expires_at:
+                    self._lost = f"the writer lease of {self.store.uri} ran out: the store could not be reached ({err})"
+                    return
+
+    def renew(self) -> bool:
+        """Extend the lease; False (and :meth:`lost` says why) when another writer holds it now."""
+        if self._lost is not None:
+            return False
+        expires = time.time() + self.ttl_s
+        self._append(expires)
+        current = self.holder()
+        if current is None or current.holder != self.holder_id:
+            self._lost = (f"the writer lease of {self.store.uri} was taken over by "
+                          f"{current.describe() if current else 'nobody'}")
+            return False
+        self._expires_at = expires
+        return True
 
     def lost(self) -> str | None:
         """Why this process may no longer write the shared index, or None while it holds the lease."""

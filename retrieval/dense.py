@@ -112,6 +112,13 @@ class DenseIndex:
         self._snap: _Snapshot | None = None
         self._blas = _blas_controller()
 
+    def rebased(self, store: IndexStore) -> DenseIndex:
+        """The same search over ``store`` (the same index at another version: a read-only replica's next
+        view), starting from the vectors loaded so far: only the rows new since are read."""
+        moved = DenseIndex(store, max_rows=self.max_rows, threads=self.threads)
+        moved._snap = self._snap
+        return moved
+
     def search(self, vector: np.ndarray, *, limit: int) -> list[Hit]:
         """The ``limit`` nearest chunks to ``vector`` (cosine), best first; score is the similarity."""
         if limit <= 0:

@@ -7,6 +7,7 @@ fails a search: the fused order is returned, marked, and a warning is logged.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -98,16 +99,31 @@ class Searcher:
     @classmethod
     def for_index(
         cls, index_dir: Path, *, embedder: Embedder | None = None, reranker: Reranker | None = None,
-        settings: RetrievalSettings | None = None, **options
+        settings: RetrievalSettings | None = None, version: int | None = None, **options
     ) -> Searcher:
         """Open ``index_dir`` with the embedder it was built with (or check the one given matches);
-        ``settings`` gives the fusion knobs, ``options`` override single ones."""
+        ``settings`` gives the fusion knobs, ``options`` override single ones. ``version`` pins the
+        table at that version (see :meth:`at_version`); None follows the latest commit."""
         options = {**(settings.searcher_options() if settings is not None else {}), **options}
         with lance_errors(Path(index_dir)):
-            store = IndexStore.open(Path(index_dir))
+            store = IndexStore.open(Path(index_dir), version=version)
         if embedder is None:
             embedder = create_embedder(store.meta.embedder_name, **store.meta.embedder_options)
         return cls(store, embedder, reranker=reranker, **options)
+
+    def at_version(self, version: int) -> Searcher:
+        """This searcher, with its settings and models, over the same index pinned at ``version``.
+
+        A read-only replica answers each request from one such searcher, so a result never mixes two
+        versions, and swaps in the next one when the writer commits; the dense vectors loaded so far
+        carry over (only new rows are read). The worker threads are shared, so the previous searcher is
+        simply dropped, never closed, while requests may still use it."""
+        with lance_errors(self.store.index_dir):
+            store = IndexStore.open(self.store.index_dir, version=version)
+        moved = copy.copy(self)
+        moved.store = store
+        moved.dense = self.dense.rebased(store)
+        return moved
 
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid", rerank: bool = False) -> SearchResults:
         """The ``k`` best chunks for ``query``; ``mode`` is hybrid, dense or lexical."""

@@ -28,6 +28,7 @@ from ..retrieval.hits import FileHit, Hit
 from ..retrieval.rerankers import Reranker, create_reranker
 from ..retrieval.searcher import Searcher
 from ..retrieval.settings import RetrievalSettings
+from .replica import PinnedView, Refresher
 from .settings import ServeSettings
 from .status import repo_status
 
@@ -44,7 +45,7 @@ class ServedRepo:
 
     def __init__(self, root: Path, settings: IndexSettings, *, embedder: Embedder | None = None,
                  embedder_name: str | None = None, searcher: Searcher | None = None,
-                 retrieval: RetrievalSettings | None = None):
+                 retrieval: RetrievalSettings | None = None, read_only: bool = False):
         self.root = root
         self.name = root.name
         self.settings = settings
@@ -59,6 +60,8 @@ class ServedRepo:
             self.state.phase = "ready"
         self._lock = threading.Lock()
         self._searcher_generation = 0  # the watcher's generation the searcher was opened at
+        # A replica (serve --read-only): never writes; each request reads one version (replica.py).
+        self.replica = PinnedView(self.index_dir, lambda: self.embedder, retrieval) if read_only else None
 
     # ----- reading ---------------------------------------------------------------------------
     @property
@@ -71,7 +74,10 @@ class ServedRepo:
     @property
     def searcher(self) -> Searcher:
         """Opened on first use: the index may only exist once the first indexing pass is through.
-        Reopened when the watcher re-created the index (its folder was removed)."""
+        Reopened when the watcher re-created the index (its folder was removed). A replica's is the
+        searcher of the version it serves now."""
+        if self.replica is not None:
+            return self.replica.searcher()
         watcher = self.watcher
         lost = watcher.state().index_lost if watcher is not None else None
         if lost:
@@ -147,6 +153,8 @@ class ServedRepo:
         except RagpilotError as err:
             info = {"repo": str(self.root), "index_dir": str(self.index_dir), "indexed": False, "error": str(err)}
         info.update(name=self.name, root=str(self.root), indexing=self.state.to_json())
+        if self.replica is not None:
+            info["replica"] = self.replica.status()
         if self.watcher is not None:
             watcher = self.watcher.state()
             info["watcher"] = {"owner": "this server", **asdict(watcher)}
@@ -172,15 +180,18 @@ class RepoSet:
         self._reranker_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._refresher: Refresher | None = None
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | Path], settings: IndexSettings, *,
                    retrieval: RetrievalSettings | None = None,
-                   reranker_factory: Callable[[], Reranker] | None = None) -> RepoSet:
+                   reranker_factory: Callable[[], Reranker] | None = None, read_only: bool = False) -> RepoSet:
         """Resolve the paths; repositories whose existing index used another embedder keep that one,
         unless an embedder was chosen explicitly. Repositories with the same embedder share it.
-        Every searcher is built with ``retrieval`` (None: the defaults)."""
-        roots = list(dict.fromkeys(resolve_repo(p) for p in paths))
+        Every searcher is built with ``retrieval`` (None: the defaults). ``read_only``: replicas, whose
+        repository need not exist on this machine (the index holds the chunks)."""
+        roots = list(dict.fromkeys(Path(p) if read_only and settings.index_dir is not None
+                                   else resolve_repo(p) for p in paths))
         if len(roots) > 1 and settings.index_dir is not None:
             raise UsageError("--index-dir names one index: it cannot serve several repositories")
         shared: dict[tuple, Embedder] = {}
@@ -192,7 +203,7 @@ class RepoSet:
                 shared[key] = create_embedder(name, **opts)
             repo_settings = settings.model_copy(update={"embedder": name, **_settings_fields(opts)})
             repos.append(ServedRepo(root, repo_settings, embedder=shared[key], embedder_name=name,
-                                    retrieval=retrieval))
+                                    retrieval=retrieval, read_only=read_only))
         return cls(repos, reranker_factory=reranker_factory)
 
     @classmethod
@@ -204,7 +215,7 @@ class RepoSet:
             return create_reranker(settings.reranker, **settings.reranker_options())
 
         return cls.from_paths(settings.repos, settings.index, retrieval=settings.retrieval,
-                              reranker_factory=reranker)
+                              reranker_factory=reranker, read_only=settings.read_only)
 
     # ----- lifecycle ---------------------------------------------------------------------------
     def start(self, *, watch: bool = True, debounce_s: float = 0.25,
@@ -227,8 +238,13 @@ class RepoSet:
         self._thread.start()
 
     def begin(self, settings: ServeSettings, *, on_progress: ProgressHook | None = None) -> None:
-        """What ``serve`` and ``mcp`` do at start: index and watch as ``settings`` say, or serve as is."""
-        if settings.index_on_start:
+        """What ``serve`` and ``mcp`` do at start: index and watch as ``settings`` say, or serve as is
+        (a replica: follow the writer's versions)."""
+        if settings.read_only:
+            self.skip_indexing()
+            self._refresher = Refresher([r.replica for r in self.repos if r.replica is not None], settings.refresh_s)
+            self._refresher.start()
+        elif settings.index_on_start:
             self.start(watch=settings.watch, debounce_s=settings.watch_debounce_s, on_progress=on_progress)
         else:
             self.skip_indexing()
@@ -248,6 +264,8 @@ class RepoSet:
 
     def close(self) -> None:
         self._stopping.set()
+        if self._refresher is not None:
+            self._refresher.stop()
         if self._thread is not None:
             self._thread.join()
         for repo in self.repos:

@@ -47,6 +47,11 @@ class ServeSettings(BaseSettings):
     index_on_start: bool = Field(True, description="Index each repository incrementally at start.")
     watch: bool = Field(True, description="Keep the index live with a file watcher after the start-up pass.")
     watch_debounce_s: float = Field(0.25, ge=0.0, description="Quiet seconds before a batch of changes is applied.")
+    # a replica of a shared index (DEPLOY.md): never writes, follows the writer's commits
+    read_only: bool = Field(
+        False, description="Serve the index as a replica: no indexing, no watcher; follow the writer's commits.")
+    refresh_s: float = Field(
+        5.0, gt=0.0, description="A read-only replica looks for the writer's newest version this often (seconds).")
 
     # retrieval defaults
     k: int = Field(8, ge=1, le=MAX_K, description="Snippets to retrieve per question.")

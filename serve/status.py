@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..indexer.catalog import catalog_present, open_catalog
+from ..indexer.store_uri import binding
 from ..indexer.store import READY, IndexStore, incomplete_message
 from ..indexer.watcher import read_watcher_status
 
@@ -17,6 +18,9 @@ def repo_status(root: Path, index_dir: Path) -> dict:
     meta = IndexStore.read_meta(index_dir)
     base = {"repo": str(root), "index_dir": str(index_dir), "indexed": meta is not None and meta.state == READY,
             "state": meta.state if meta is not None else "missing"}
+    shared = binding(index_dir)
+    if shared is not None:  # a shared index: where it really lives
+        base["index_uri"] = shared.uri
     if meta is None:
         return base
     files = 0

@@ -37,14 +37,20 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @setting_option(ServeSettings, "completion_upstream")
 @setting_option(ServeSettings, "completion_model", type=EXISTING_FILE)
 @retrieval_options
+@click.option("--read-only", is_flag=True,
+              help="A replica: serve the index as its writer commits it (no indexing, no watcher). With "
+                   "--index-uri and no PATH the repository is the one the index was built from.")
+@setting_option(ServeSettings, "refresh_s", "--refresh-seconds", "refresh_s")
 @index_dir_option
 @embedder_options
 @click.pass_obj
 def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch, no_index, insecure_no_auth,
-              **flags) -> None:
+              read_only, **flags) -> None:
     """Serve repositories (default: the one containing the cwd) to Continue and OpenAI-compatible tools.
 
-    Indexes each repository incrementally at start and keeps it live with a file watcher."""
+    Indexes each repository incrementally at start and keeps it live with a file watcher; with
+    --read-only, serves a (shared) index others write, picking up each new version within
+    --refresh-seconds."""
     import uvicorn
 
     from ..app import create_app
@@ -54,7 +60,8 @@ def serve_cmd(obj, paths, index_dir, embedder, embed_model, embed_url, no_watch,
     settings = serve_settings(obj, paths, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
                               embed_url=embed_url, watch=False if no_watch else None,
                               index_on_start=False if no_index else None,
-                              insecure_no_auth=True if insecure_no_auth else None, **flags)
+                              insecure_no_auth=True if insecure_no_auth else None,
+                              read_only=True if read_only else None, **flags)
     settings.check_access()
 
     repos = RepoSet.from_settings(settings)  # here, so a bad path or embedder is one clear error

@@ -18,7 +18,10 @@ def serve_settings(obj: dict, paths, *, index_dir=None, embedder=None, embed_mod
     """ServeSettings from flags (None = not given, so RAGPILOT_* env vars and defaults apply)."""
     index = index_settings(obj, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
                            embed_url=embed_url)
-    roots = [resolve_repo(p) for p in paths] if paths else [find_repo_root(Path.cwd())]
+    if flags.get("read_only") and not paths and index_dir is not None:
+        roots = [replica_root(Path(index_dir))]  # a replica needs no checkout: the index names its repository
+    else:
+        roots = [resolve_repo(p) for p in paths] if paths else [find_repo_root(Path.cwd())]
     values = {k: v for k, v in flags.items() if v is not None}
     try:
         return ServeSettings(repos=roots, index=index, **values)
@@ -27,6 +30,16 @@ def serve_settings(obj: dict, paths, *, index_dir=None, embedder=None, embed_mod
         message = first["msg"].removeprefix("Value error, ")
         field = ".".join(str(p) for p in first["loc"])
         raise UsageError(f"{field}: {message} (from a flag or a RAGPILOT_* variable)") from None
+
+
+def replica_root(index_dir: Path) -> Path:
+    """The repository a (shared) index was built from, as its writer recorded it."""
+    from ...indexer.store import IndexStore  # noqa: PLC0415 - lancedb
+
+    meta = IndexStore.read_meta(index_dir)
+    if meta is None:
+        raise UsageError(f"there is no index at {index_dir} yet: build it first (`ragpilot index --index-uri ...`)")
+    return Path(meta.repo_root)
 
 
 def retrieval_options(f):

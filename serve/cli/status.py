@@ -51,7 +51,7 @@ def status_cmd(path: Path, index_dir, as_json, deep) -> None:
         return
     updated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["updated_at"]))
     out.print(f"[bold]{esc(info['repo'])}[/]")
-    out.print(f"  index     {esc(info['index_dir'])}")
+    out.print(f"  index     {esc(info.get('index_uri') or info['index_dir'])}")
     out.print(f"  embedder  {esc(info['embedder'])} ({esc(info['embedder_id'])}, {info['dim']}-d)")
     out.print(f"  files     {info['files']}    chunks {info['chunks']}")
     embedded = info.get("embedded") or {}
