@@ -42,7 +42,10 @@ def embedded_now(index_dir: Path) -> tuple[int, int]:
 
 def test_an_index_killed_while_embedding_was_searchable_and_resumes_with_only_the_missing_rows(tmp_path):
     repo = tmp_path / "repo"
-    make_repo(repo, 150)
+    # ~5 embedding batches of 128 chunks (one chunk a file), a few seconds each: the kill lands with
+    # batches still to come. With 150 (two batches, the second a fraction of a second) a fast machine
+    # finished the run between seeing the first vectors and the kill.
+    make_repo(repo, 600)
     index_dir = tmp_path / "idx"
     proc = subprocess.Popen(ragpilot_index(repo, index_dir), env={**os.environ}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
