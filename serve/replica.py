@@ -67,6 +67,7 @@ class PinnedView:
     def refresh(self) -> int | None:
         """Move to the newest version if there is one; returns the version served now."""
         with self._lock:
+            started = time.monotonic()
             try:
                 latest = self.latest_version()
                 if latest is not None and latest != self.version:
@@ -77,7 +78,8 @@ class PinnedView:
                     else:
                         fresh = current.at_version(latest)
                     self._searcher, self.version = fresh, latest
-                    log.info("replica of %s now serves version %d", self.index_dir, latest)
+                    log.info("replica of %s now serves version %d (opened in %.2f s)", self.index_dir, latest,
+                             time.monotonic() - started)
                 elif latest is None and self._searcher is None:
                     self.error = f"the index at {self.index_dir} is being built; try again shortly"
                     return None
@@ -105,10 +107,14 @@ class Refresher:
         self._thread.start()
 
     def _run(self) -> None:
+        """At a fixed rate (the next look is due ``interval_s`` after the last one started, not ended), so
+        a commit waits at most one interval plus the time to open it."""
+        due = time.monotonic()
         while True:
             for view in self.views:
                 view.refresh()
-            if self._stop.wait(self.interval_s):
+            due = max(due + self.interval_s, time.monotonic())
+            if self._stop.wait(due - time.monotonic()):
                 return
 
     def stop(self) -> None:
