@@ -4,11 +4,14 @@ bench/results/shared.json.
 
 - **Query latency**: the same tree indexed twice (``--index-dir`` and ``--index-uri s3://...``); hybrid
   and lexical queries with the ``hashing`` embedder (model time excluded: the index is what differs),
-  after a warm-up, one thread. Target: the object-store index within 2x of the local one.
+  after a warm-up, one thread, by three kinds of reader: a replica as ``serve --read-only`` runs it
+  (pinned; an object-store index read from its local copy, store_mirror.py), a replica reading the
+  store directly (``RAGPILOT_REPLICA_LOCAL_COPY=false``), and a reader that follows the latest commit.
+  Target: the object-store index within 2x of the local one.
 - **Replica freshness**: two ``ragpilot serve --read-only --refresh-seconds R`` replicas of the S3 index;
   the writer adds a file with a new marker and commits (an incremental ``index``); each replica is
-  polled every 50 ms until its ``/search`` returns the file. Freshness = first visible - writer's run
-  returned. Target: p95 within the configured delay R (plus one poll).
+  polled every 50 ms until its ``/search`` returns the file. Freshness = first visible - the writer's
+  first commit of the new rows. Target: p95 within the configured delay R.
 
 moto keeps objects in memory on loopback: this measures ragpilot's request pattern and Lance's reads,
 not a real network's latency (S3 adds ~10-30 ms per request in the same region).
@@ -37,10 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from object_store import S3Server  # noqa: E402
 
 from loopback import percentile  # noqa: E402
+from ragpilot.indexer.embedders import create_embedder  # noqa: E402
 from ragpilot.indexer.pipeline import index_repo  # noqa: E402
 from ragpilot.indexer.settings import IndexSettings  # noqa: E402
 from ragpilot.indexer.store import IndexStore  # noqa: E402
 from ragpilot.retrieval.searcher import Searcher  # noqa: E402
+from ragpilot.serve.replica import PinnedView  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "shared.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,11 +63,20 @@ def copy_tree(dest: Path, source: Path | None) -> Path:
     return dest
 
 
-def latencies(index_dir: Path, mode: str, queries: int, *, pinned: bool = False) -> dict:
-    """p50/p95 of searches after a warm-up; ``pinned``: at the current version, as a replica searches
-    (no per-read check for a newer version)."""
-    version = IndexStore.open(index_dir).table.version if pinned else None
-    searcher = Searcher.for_index(index_dir, version=version)
+def searcher_for(index_dir: Path, reader: str) -> Searcher:
+    """How each kind of reader searches: ``replica`` as ``serve --read-only`` does (pinned; an index on
+    object storage read from its local copy), ``replica-direct`` pinned but reading the store itself,
+    ``latest`` as a writer's host does (every read checks for a newer version)."""
+    if reader == "latest":
+        return Searcher.for_index(index_dir)
+    embedder = create_embedder("hashing")
+    view = PinnedView(index_dir, lambda: embedder, None, mirror=reader == "replica")
+    view.refresh()
+    return view.searcher()
+
+
+def latencies(searcher: Searcher, mode: str, queries: int) -> dict:
+    """p50/p95 of searches after a warm-up."""
     for q in QUERIES:  # warm-up: open files, load vectors, fill caches
         searcher.search(q, k=10, mode=mode)
     times = []
@@ -126,12 +140,13 @@ def main() -> None:
         size_mb = sum(o.stat().st_size for o in (work / "local-index").rglob("*") if o.is_file()) / 1e6
 
         rows = []
+        readers = {"replica": "replica (local copy)", "replica-direct": "replica, reads S3", "latest": "latest"}
         for mode in ("hybrid", "lexical"):
-            for pinned in (True, False):
-                a = latencies(local.index_dir_for(tree), mode, args.queries, pinned=pinned)
-                b = latencies(shared_dir, mode, args.queries, pinned=pinned)
-                rows.append({"mode": mode, "reader": "pinned (replica)" if pinned else "latest",
-                             "local": a, "s3": b, "ratio_p50": round(b["p50_ms"] / a["p50_ms"], 2)})
+            for reader, label in readers.items():
+                a = latencies(searcher_for(local.index_dir_for(tree), reader), mode, args.queries)
+                b = latencies(searcher_for(shared_dir, reader), mode, args.queries)
+                rows.append({"mode": mode, "reader": label, "local": a, "s3": b,
+                             "ratio_p50": round(b["p50_ms"] / a["p50_ms"], 2)})
 
         for i in (1, 2):
             proc, url = start_replica(work / f"replica-{i}", uri, args.refresh, env, work / f"replica-{i}.log")
@@ -181,9 +196,9 @@ def main() -> None:
 
     print(f"{result['chunks']} chunks ({result['files']} files); index: local {result['index_s']['local']} s, "
           f"S3 {result['index_s']['s3']} s; {result['index_mb']} MB on disk")
-    print(f"{'mode':8} {'reader':17} {'local p50':>10} {'local p95':>10} {'S3 p50':>8} {'S3 p95':>8} {'S3/local':>9}")
+    print(f"{'mode':8} {'reader':21} {'local p50':>10} {'local p95':>10} {'S3 p50':>8} {'S3 p95':>8} {'S3/local':>9}")
     for row in rows:
-        print(f"{row['mode']:8} {row['reader']:17} {row['local']['p50_ms']:>10} {row['local']['p95_ms']:>10} "
+        print(f"{row['mode']:8} {row['reader']:21} {row['local']['p50_ms']:>10} {row['local']['p95_ms']:>10} "
               f"{row['s3']['p50_ms']:>8} {row['s3']['p95_ms']:>8} {row['ratio_p50']:>9}")
     print(f"freshness (refresh every {args.refresh} s, {args.rounds} commits):")
     for name, f in result["freshness"].items():

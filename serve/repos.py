@@ -45,7 +45,7 @@ class ServedRepo:
 
     def __init__(self, root: Path, settings: IndexSettings, *, embedder: Embedder | None = None,
                  embedder_name: str | None = None, searcher: Searcher | None = None,
-                 retrieval: RetrievalSettings | None = None, read_only: bool = False):
+                 retrieval: RetrievalSettings | None = None, read_only: bool = False, local_copy: bool = True):
         self.root = root
         self.name = root.name
         self.settings = settings
@@ -61,7 +61,8 @@ class ServedRepo:
         self._lock = threading.Lock()
         self._searcher_generation = 0  # the watcher's generation the searcher was opened at
         # A replica (serve --read-only): never writes; each request reads one version (replica.py).
-        self.replica = PinnedView(self.index_dir, lambda: self.embedder, retrieval) if read_only else None
+        self.replica = (PinnedView(self.index_dir, lambda: self.embedder, retrieval, mirror=local_copy)
+                        if read_only else None)
 
     # ----- reading ---------------------------------------------------------------------------
     @property
@@ -185,11 +186,13 @@ class RepoSet:
     @classmethod
     def from_paths(cls, paths: Sequence[str | Path], settings: IndexSettings, *,
                    retrieval: RetrievalSettings | None = None,
-                   reranker_factory: Callable[[], Reranker] | None = None, read_only: bool = False) -> RepoSet:
+                   reranker_factory: Callable[[], Reranker] | None = None, read_only: bool = False,
+                   local_copy: bool = True) -> RepoSet:
         """Resolve the paths; repositories whose existing index used another embedder keep that one,
         unless an embedder was chosen explicitly. Repositories with the same embedder share it.
         Every searcher is built with ``retrieval`` (None: the defaults). ``read_only``: replicas, whose
-        repository need not exist on this machine (the index holds the chunks)."""
+        repository need not exist on this machine (the index holds the chunks); ``local_copy``: a replica
+        of an index on object storage reads a local copy of it (indexer/store_mirror.py)."""
         roots = list(dict.fromkeys(Path(p) if read_only and settings.index_dir is not None
                                    else resolve_repo(p) for p in paths))
         if len(roots) > 1 and settings.index_dir is not None:
@@ -203,7 +206,7 @@ class RepoSet:
                 shared[key] = create_embedder(name, **opts)
             repo_settings = settings.model_copy(update={"embedder": name, **_settings_fields(opts)})
             repos.append(ServedRepo(root, repo_settings, embedder=shared[key], embedder_name=name,
-                                    retrieval=retrieval, read_only=read_only))
+                                    retrieval=retrieval, read_only=read_only, local_copy=local_copy))
         return cls(repos, reranker_factory=reranker_factory)
 
     @classmethod
@@ -215,7 +218,8 @@ class RepoSet:
             return create_reranker(settings.reranker, **settings.reranker_options())
 
         return cls.from_paths(settings.repos, settings.index, retrieval=settings.retrieval,
-                              reranker_factory=reranker, read_only=settings.read_only)
+                              reranker_factory=reranker, read_only=settings.read_only,
+                              local_copy=settings.replica_local_copy)
 
     # ----- lifecycle ---------------------------------------------------------------------------
     def start(self, *, watch: bool = True, debounce_s: float = 0.25,

@@ -51,7 +51,10 @@ class ServeSettings(BaseSettings):
     read_only: bool = Field(
         False, description="Serve the index as a replica: no indexing, no watcher; follow the writer's commits.")
     refresh_s: float = Field(
-        5.0, gt=0.0, description="A read-only replica looks for the writer's newest version this often (seconds).")
+        5.0, gt=0.0, description="A read-only replica serves each commit within this many seconds.")
+    replica_local_copy: bool = Field(
+        True, description="A replica of an index on object storage reads a local copy, updated before each "
+                          "look (queries at local-disk speed); false: read the store directly.")
 
     # retrieval defaults
     k: int = Field(8, ge=1, le=MAX_K, description="Snippets to retrieve per question.")
