@@ -26,13 +26,28 @@ def index_location(repo_root: Path, *, home: Path, index_dir: Path | None = None
             raise UsageError("--index-dir and --index-uri both name the index: give one of them")
         from .store_uri import bind  # noqa: PLC0415
 
-        return bind(home, index_uri)
+        return bind(home, expand_index_uri(index_uri, repo_root))
     if index_dir is not None:
         return index_dir.expanduser().resolve()
     root = repo_root.resolve()
     digest = hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", root.name)[:40] or "root"
     return (home.expanduser() / "indexes" / f"{name}-{digest}").resolve()
+
+
+#: In an ``--index-uri``, the repository's folder name: one URI for many repositories' indexes.
+REPO_PLACEHOLDER = "{repo}"
+
+
+def expand_index_uri(index_uri: str, repo_root: Path) -> str:
+    """``index_uri`` with ``{repo}`` replaced by the repository's folder name (``s3://b/team/{repo}`` ->
+    ``s3://b/team/api``), so one setting serves every repository of an ``index``/``serve`` run."""
+    if REPO_PLACEHOLDER not in index_uri:
+        return index_uri
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(repo_root).resolve().name)
+    if not name.strip("._"):
+        raise UsageError(f"{index_uri}: the repository {repo_root} has no folder name to put for {REPO_PLACEHOLDER}")
+    return index_uri.replace(REPO_PLACEHOLDER, name)
 
 
 def default_home() -> Path:

@@ -193,8 +193,8 @@ class RepoSet:
         Every searcher is built with ``retrieval`` (None: the defaults). ``read_only``: replicas, whose
         repository need not exist on this machine (the index holds the chunks); ``local_copy``: a replica
         of an index on object storage reads a local copy of it (indexer/store_mirror.py)."""
-        roots = list(dict.fromkeys(Path(p) if read_only and settings.index_dir is not None
-                                   else resolve_repo(p) for p in paths))
+        shared = settings.index_dir is not None or settings.index_uri is not None
+        roots = list(dict.fromkeys(Path(p) if read_only and shared else resolve_repo(p) for p in paths))
         if len(roots) > 1 and settings.index_dir is not None:
             raise UsageError("--index-dir names one index: it cannot serve several repositories")
         shared: dict[tuple, Embedder] = {}

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import click
@@ -45,9 +46,14 @@ def index_dir_option(f):
         if index_uri is not None:
             if kwargs.get("index_dir") is not None:
                 raise UsageError("--index-dir and --index-uri both name the index: give one of them")
-            from ...indexer.location import index_dir_from_env  # noqa: PLC0415
+            from ...indexer.location import REPO_PLACEHOLDER, index_dir_from_env  # noqa: PLC0415
 
-            kwargs["index_dir"] = index_dir_from_env(Path(), index_uri=index_uri)
+            if REPO_PLACEHOLDER in index_uri:
+                # One URI for several repositories: each command's settings place every repository
+                # (IndexSettings.index_uri, read from the environment like any RAGPILOT_* setting).
+                os.environ["RAGPILOT_INDEX_URI"] = index_uri
+            else:
+                kwargs["index_dir"] = index_dir_from_env(Path(), index_uri=index_uri)
         return f(*args, **kwargs)
 
     command = click.option("--index-uri", help=INDEX_URI_HELP, default=None)(command)

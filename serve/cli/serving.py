@@ -8,6 +8,7 @@ import click
 from pydantic import ValidationError
 
 from ...indexer.errors import UsageError
+from ...indexer.location import REPO_PLACEHOLDER
 from ...indexer.pipeline import resolve_repo
 from ..settings import ServeSettings
 from .options import find_repo_root, index_settings, setting_option
@@ -18,8 +19,14 @@ def serve_settings(obj: dict, paths, *, index_dir=None, embedder=None, embed_mod
     """ServeSettings from flags (None = not given, so RAGPILOT_* env vars and defaults apply)."""
     index = index_settings(obj, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
                            embed_url=embed_url)
+    template = index.index_uri is not None and REPO_PLACEHOLDER in index.index_uri
     if flags.get("read_only") and not paths and index_dir is not None:
         roots = [replica_root(Path(index_dir))]  # a replica needs no checkout: the index names its repository
+    elif flags.get("read_only") and template:
+        if not paths:
+            raise UsageError(f"--index-uri {index.index_uri} is for several repositories: name them (NAME...)")
+        # Each NAME is a repository's folder name in the URI; its index names the repository.
+        roots = [replica_root(index.index_dir_for(Path(p))) for p in paths]
     else:
         roots = [resolve_repo(p) for p in paths] if paths else [find_repo_root(Path.cwd())]
     values = {k: v for k, v in flags.items() if v is not None}
