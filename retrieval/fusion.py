@@ -50,6 +50,21 @@ def rrf(
     return [replace(first[key], score=scores[key]) for key in order]
 
 
+def with_unembedded(dense: Sequence[Hit], lexical: Sequence[Hit]) -> list[Hit]:
+    """``dense`` with each lexical hit that has no vector yet put at its lexical rank.
+
+    While an index is still embedding (search first, embed after), dense search cannot see the rows
+    without a vector: in the fusion they would collect one source's score while embedded rows collect
+    two, and a chunk that is lexical rank 1 could fall below the top 10 behind any chunk that merely
+    appears in both lists. Ranking the missing rows in the dense list as the lexical list does fuses
+    them as if both sources agreed, which is all that is known about them. Fully embedded: unchanged."""
+    ranked = list(dense)
+    for rank, hit in enumerate(lexical):
+        if not hit.embedded:
+            ranked.insert(min(rank, len(ranked)), hit)
+    return ranked
+
+
 def overlaps(a: Hit, b: Hit, *, share: float = OVERLAP_SHARE) -> bool:
     """Same file and at least ``share`` of the shorter range lies inside the other."""
     if a.path != b.path:

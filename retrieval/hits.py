@@ -24,6 +24,7 @@ class Hit:
     content: str
     kind: str = ""
     chunk_id: str = ""
+    embedded: bool = True  # False: the row has no vector yet (search first, embed after)
 
     @property
     def citation(self) -> str:
@@ -53,6 +54,7 @@ def hit_from_row(row: Mapping, score: float) -> Hit:
         content=row.get("content") or "",
         kind=row.get("kind") or "",
         chunk_id=row.get("id") or "",
+        embedded=bool(row.get("embedded", True)),
     )
 
 

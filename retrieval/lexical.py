@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 
 from ..indexer.codetokens import code_tokens
-from ..indexer.store import FTS_COLUMNS, IndexStore
+from ..indexer.store import EMBEDDED, FTS_COLUMNS, IndexStore
 from .hits import HIT_COLUMNS, Hit, hit_from_row
 from .settings import SEARCHED_QUERY_CHARS
 
@@ -59,10 +59,12 @@ def lexical_search(
     *,
     limit: int,
     boosts: Mapping[str, float] = DEFAULT_BOOSTS,
+    with_embedded: bool = False,
 ) -> list[Hit]:
     """The best ``limit`` chunks for ``query`` by boosted multi-field BM25, best first.
 
     Rows written since the last index optimisation are searched too (LanceDB scans them flat).
+    ``with_embedded``: read each row's embedded flag into ``Hit.embedded`` (an index still embedding).
     """
     from lancedb.query import MultiMatchQuery
 
@@ -74,7 +76,8 @@ def lexical_search(
     flat = store.flat_part()
 
     def query():
-        return store.table.search(fts, query_type="fts").select([*HIT_COLUMNS, "_score"]).limit(limit)
+        columns = [*HIT_COLUMNS, EMBEDDED] if with_embedded else HIT_COLUMNS
+        return store.table.search(fts, query_type="fts").select([*columns, "_score"]).limit(limit)
 
     if flat is None:  # all indexed (fast), or the flat rows unknown (one query, slow but exact)
         rows = query().to_list()
