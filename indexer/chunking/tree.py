@@ -5,6 +5,7 @@ only walks nodes. tree-sitter is imported on first use.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cache
 
@@ -53,16 +54,27 @@ def _language(grammar: str):
     return get_language(grammar)
 
 
+# The last tree parsed on each thread: preparing a file chunks it, then extracts its symbols from the
+# same text, and parsing twice was ~10 % of preparing (measured on 400 stdlib files: 2.5 -> 2.2 CPU s).
+# Nothing edits a tree (both only walk it); one tree and its text are kept per thread.
+_last_parse = threading.local()
+
+
 def parse(spec: LanguageSpec, text: str) -> Node:
-    """The root node of ``text`` parsed with the grammar of ``spec``."""
+    """The root node of ``text`` parsed with the grammar of ``spec`` (the same text parsed again right
+    after, on the same thread, is not parsed twice)."""
     from tree_sitter import Parser
 
+    last = getattr(_last_parse, "tree", None)
+    if last is not None and last[0] == spec.grammar and last[1] == text:
+        return last[2]
     try:
         tree = Parser(_language(spec.grammar)).parse(text.encode("utf-8", "surrogatepass"))
     except Exception as exc:  # a missing grammar or a parser failure must not stop indexing
         raise ParseError(f"{spec.grammar}: {exc}") from exc
     if tree is None or tree.root_node is None:
         raise ParseError(f"{spec.grammar}: no tree")
+    _last_parse.tree = (spec.grammar, text, tree.root_node)
     return tree.root_node
 
 

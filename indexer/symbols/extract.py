@@ -74,7 +74,9 @@ def extract_symbols(rel_path: str, text: str, language: str | None = None) -> Fi
     if spec is None or sym is None or not text.strip():
         return FileSymbols()
     try:
-        root = parse(spec, text)
+        # The text as the chunker parses it (its rows, without the final newline): the tree it just
+        # parsed is reused rather than parsed again.
+        root = parse(spec, text[:-1] if text.endswith("\n") else text)
         return _Extractor(rel_path, language, spec, sym, text).run(root)
     except ParseError as exc:
         log.info("no symbols for %s: %s", rel_path, exc)
