@@ -1,16 +1,18 @@
 """The Ray engine: the local :class:`Indexer` with its two CPU-heavy stages run on a Ray cluster.
 
 Only the seams change. Preparing files (read, filter, redact, chunk: ``_preparer``) runs as a Ray Data
-pipeline on CPU actors; embedding (``embed_pending``/``_embed``) runs on an actor pool, one GPU per
-actor when the cluster has GPUs, else one core per actor. Walking, the catalog comparison, writing,
-folding in, optimising and the summary are the local engine's own code on the driver, so a run has the
-same incremental meaning (unchanged files skipped, deleted files removed) and gives the same chunk ids
+pipeline of tasks on the cluster's CPUs; embedding (``embed_pending``/``_embed``) runs on an actor
+pool, one GPU per actor when the cluster has GPUs, else one core per actor. Walking, the catalog
+comparison, writing, folding in, optimising and the summary are the local engine's own code on the
+driver, so a run has the same incremental meaning (unchanged files skipped, deleted files removed) and gives the same chunk ids
 and vectors: the workers call the functions the local engine calls, on the same batches.
 
 Ray Data keeps the order of its rows (``preserve_order``), so the driver consumes results exactly where
 the local engine would compute them: prepared files in batches of ``files_per_batch``, vectors batch by
 batch of the embedding queue. Workers read files by path: the repository must be at the same path on
-every node (one machine, or a shared filesystem); the index itself is written by the driver only.
+every node (one machine, or a shared filesystem), with ragpilot installed; the index itself (a local
+folder or a shared ``--index-uri``) is written by the driver only. A file changed while the run goes on
+is indexed again by the driver itself (:meth:`RayIndexer.update`), as the local engine does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .embedders.lazy import require
 from .errors import UsageError
 from .pipeline import EMBED_BATCH_CHUNKS, Indexer, IndexSummary, Progress, _batches, fts_fields
 from .prepare import TASK_FILES, FilePreparer, PrepareOptions, PreparedFile
-from .ray_workers import EmbedBatches, EmbedderSpec, EmbedResult, EmbedWork, PrepareFiles
+from .ray_workers import EmbedBatches, EmbedderSpec, EmbedResult, EmbedWork, prepare_files
 from .walk import FileEntry
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,6 @@ class RayOptions:
 
     address: str | None = None
     embed_actors: int | None = None
-    prepare_actors: int | None = None
     actor_cpus: int = 1
 
 
@@ -109,9 +110,9 @@ def cluster_label(ray: ModuleType) -> str:
 
 @dataclass(frozen=True)
 class ClusterPlan:
-    """Actors per stage and what each holds, from what the cluster offers."""
+    """Embedding actors and what each holds, from what the cluster offers (preparing runs as tasks,
+    as many at once as the cluster has CPUs)."""
 
-    prepare_actors: int
     embed_actors: int
     embed_cpus: float
     embed_gpus: float
@@ -120,11 +121,10 @@ class ClusterPlan:
     def for_cluster(cls, resources: Mapping[str, float], options: RayOptions) -> ClusterPlan:
         cpus = max(1, int(resources.get("CPU", 1)))
         gpus = int(resources.get("GPU", 0))
-        prepare = options.prepare_actors or cpus
         if gpus:
-            return cls(prepare, options.embed_actors or gpus, 1.0, 1.0)
+            return cls(options.embed_actors or gpus, 1.0, 1.0)
         per_actor = max(1, min(options.actor_cpus, cpus))
-        return cls(prepare, options.embed_actors or max(1, cpus // per_actor), float(per_actor), 0.0)
+        return cls(options.embed_actors or max(1, cpus // per_actor), float(per_actor), 0.0)
 
 
 class RayIndexer(Indexer):
@@ -239,7 +239,7 @@ class RayIndexer(Indexer):
 
 
 class RayFilePreparer(FilePreparer):
-    """:class:`FilePreparer`'s interface over a Ray Data pipeline of :class:`PrepareFiles` actors."""
+    """:class:`FilePreparer`'s interface over a Ray Data pipeline of :func:`prepare_files` tasks."""
 
     def __init__(self, indexer: RayIndexer, options: PrepareOptions):
         super().__init__(options, indexer.embedder.count_tokens, fts_fields, workers=1)
@@ -252,10 +252,9 @@ class RayFilePreparer(FilePreparer):
         batch_size = max(1, batch_size)
         rows = [{"rel": e.rel, "abs": str(e.abs), "size": e.size, "mtime_ns": e.mtime_ns,
                  "sha": rec.sha256 if (rec := known.get(e.rel)) is not None else ""} for e in candidates]
-        plan = self.indexer.plan()
         ds = self.indexer.ray.data.from_items(rows).map_batches(
-            PrepareFiles, fn_constructor_args=(self.indexer._spec(1), self.options), batch_size=TASK_FILES,
-            **self.indexer.pool(min(plan.prepare_actors, -(-len(rows) // TASK_FILES))), num_cpus=1)
+            prepare_files, fn_kwargs={"embedder": self.indexer._spec(1), "options": self.options},
+            batch_size=TASK_FILES, num_cpus=1)
         done: list[PreparedFile] = []
         start = 0
         for row in ds.iter_rows():

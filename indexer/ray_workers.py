@@ -1,8 +1,9 @@
 """What the Ray engine runs on the cluster's workers: the callables Ray Data maps over batches of rows.
 
-Nothing here imports Ray: these are plain classes (one instance per actor, so the embedder loads once
-per worker) over plain rows, calling the very functions the local engine calls (``prepare_file``,
-``chunk_file``, ``Embedder.embed_documents``), which is what keeps chunk ids and vectors identical.
+Nothing here imports Ray: a plain function (preparing: Ray Data tasks) and a plain class (embedding:
+one instance per actor, so the model loads once per actor) over plain rows, calling the very functions
+the local engine calls (``prepare_file``, ``chunk_file``, ``Embedder.embed_documents``), which is what
+keeps chunk ids and vectors identical.
 Results travel back to the driver pickled in one ``bytes`` column: no Arrow schema to keep in step with
 the dataclasses. Workers read the files by absolute path, so every node must see the repository at the
 same path (one machine, or a shared filesystem).
@@ -21,7 +22,7 @@ from .chunking import chunk_file
 from .embedders import Embedder, create_embedder
 from .filters import decode_text
 from .pipeline import fts_fields
-from .prepare import PrepareOptions, prepare_file
+from .prepare import PrepareOptions, TokenCounter, prepare_file
 from .redact import redact_secrets
 from .walk import FileEntry
 
@@ -57,21 +58,29 @@ class EmbedResult:
     vectors: np.ndarray
 
 
-class PrepareFiles:
-    """Ray Data callable: read, filter, redact and chunk each file of a batch (``prepare_file``)."""
+def prepare_files(batch: dict[str, np.ndarray], *, embedder: EmbedderSpec, options: PrepareOptions
+                  ) -> dict[str, np.ndarray]:
+    """Ray Data task: read, filter, redact and chunk each file of a batch (``prepare_file``). A task, not
+    an actor: a pool of actors costs Ray Data 2-4 s to start for every run, tasks reuse warm workers."""
+    count_tokens = token_counter(embedder)
+    out = []
+    for rel, path, size, mtime_ns, sha in zip(batch["rel"], batch["abs"], batch["size"], batch["mtime_ns"],
+                                              batch["sha"], strict=True):
+        entry = FileEntry(str(rel), Path(str(path)), int(size), int(mtime_ns))
+        result = prepare_file(entry, str(sha) or None, options, count_tokens, fts_fields)
+        out.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    return {"rel": np.asarray(batch["rel"], dtype=object), "prepared": np.array(out, dtype=object)}
 
-    def __init__(self, embedder: EmbedderSpec, options: PrepareOptions):
-        self.count_tokens = embedder.create().count_tokens  # only its tokenizer is used here
-        self.options = options
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = []
-        for rel, path, size, mtime_ns, sha in zip(batch["rel"], batch["abs"], batch["size"], batch["mtime_ns"],
-                                                  batch["sha"], strict=True):
-            entry = FileEntry(str(rel), Path(str(path)), int(size), int(mtime_ns))
-            result = prepare_file(entry, str(sha) or None, self.options, self.count_tokens, fts_fields)
-            out.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        return {"rel": np.asarray(batch["rel"], dtype=object), "prepared": np.array(out, dtype=object)}
+# A worker process's token counters, one per embedder spec: its tokenizer loads once per process.
+_COUNTERS: dict[tuple, TokenCounter] = {}
+
+
+def token_counter(spec: EmbedderSpec) -> TokenCounter:
+    key = (spec.name, tuple(sorted((k, repr(v)) for k, v in spec.options.items())))
+    if key not in _COUNTERS:
+        _COUNTERS[key] = spec.create().count_tokens
+    return _COUNTERS[key]
 
 
 class EmbedBatches:
@@ -116,4 +125,4 @@ def embed_texts(root: Path, path: str, sha256: str, *, scan_secrets: bool, embed
     return {c.content_hash: c.embed_text for c in chunks}
 
 
-__all__ = ["EmbedBatches", "EmbedResult", "EmbedWork", "EmbedderSpec", "PrepareFiles", "embed_texts"]
+__all__ = ["EmbedBatches", "EmbedResult", "EmbedWork", "EmbedderSpec", "embed_texts", "prepare_files"]

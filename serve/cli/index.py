@@ -38,7 +38,8 @@ REPOS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Seconds to wait for another writer to finish instead of failing.")
 @setting_option(IndexSettings, "max_file_bytes")
 @click.option("--no-secret-scan", is_flag=True, help="Do not skip files whose content looks like a secret.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object (one line per repository).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as one JSON object (one line per repository).")
 @click.pass_obj
 def index_cmd(obj, paths: tuple[Path, ...], repos_file: Path | None, index_dir, embedder, embed_model, embed_url,
               engine, ray_address, rebuild, wait_seconds, max_file_bytes, no_secret_scan, as_json) -> None:

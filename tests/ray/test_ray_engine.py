@@ -3,6 +3,7 @@ the same incremental runs (only edited, added and deleted files re-done), on a r
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -82,6 +83,27 @@ def test_ray_engine_writes_a_shared_index_like_the_local_engine(bulk_repo, tmp_p
     assert rows(Path(ray.index_dir)) == rows(Path(local.index_dir))
 
 
+def test_a_file_edited_during_the_embedding_phase_ends_as_the_local_engine_indexes_it(bulk_repo, tmp_path, caplog):
+    """The workers find its bytes changed: the driver indexes it again (locally) and embeds its rows."""
+    caplog.set_level(logging.INFO, logger="ragpilot.indexer.pipeline")
+    edited = bulk_repo / "pkg1" / "mod_9.py"
+    indexer = RayIndexer(bulk_repo, settings(tmp_path / "ray"))
+    indexer.open()
+    try:
+        for event in indexer.run():
+            if event.phase == "embed" and event.embed_done == 0:  # files written, no vector computed yet
+                edited.write_text(edited.read_text().replace("return None", "return 'edited mid-run'"))
+        summary = event.summary
+    finally:
+        indexer.close()
+    build(Indexer, bulk_repo, settings(tmp_path / "local"))
+    assert summary is not None and summary.chunks_pending == 0
+    stored = rows(tmp_path / "ray")
+    assert any("edited mid-run" in r["content"] for r in stored)
+    assert "1 file(s) changed since their rows were written" in caplog.text
+    assert stored == rows(tmp_path / "local")
+
+
 @pytest.mark.timeout(300)
 def test_default_minilm_vectors_match_the_local_engine(tmp_path):
     """The real default embedder (ONNX MiniLM) on both engines: same ids and texts; vectors equal up to
@@ -99,9 +121,9 @@ def test_default_minilm_vectors_match_the_local_engine(tmp_path):
 
 
 def test_plan_gives_one_embedding_actor_per_gpu_else_per_core():
-    assert ClusterPlan.for_cluster({"CPU": 8, "GPU": 2}, RayOptions()) == ClusterPlan(8, 2, 1.0, 1.0)
-    assert ClusterPlan.for_cluster({"CPU": 2}, RayOptions()) == ClusterPlan(2, 2, 1.0, 0.0)
-    assert ClusterPlan.for_cluster({"CPU": 8}, RayOptions(actor_cpus=4)) == ClusterPlan(8, 2, 4.0, 0.0)
+    assert ClusterPlan.for_cluster({"CPU": 8, "GPU": 2}, RayOptions()) == ClusterPlan(2, 1.0, 1.0)
+    assert ClusterPlan.for_cluster({"CPU": 2}, RayOptions()) == ClusterPlan(2, 1.0, 0.0)
+    assert ClusterPlan.for_cluster({"CPU": 8}, RayOptions(actor_cpus=4)) == ClusterPlan(2, 4.0, 0.0)
 
 
 def test_an_address_where_nothing_listens_is_refused_at_once(tmp_path):
