@@ -26,6 +26,7 @@ import numpy as np
 
 from .catalog import CATALOG_FILE, FileRecord, open_catalog, open_embedding_cache
 from .chunking import CHUNKER_VERSION, chunk_file
+from .chunking.counting import token_counter
 from .codetokens import code_tokens, path_tokens, to_fts_text
 from .embed_order import embed_priority
 from .embedders import Embedder, create_embedder
@@ -295,6 +296,8 @@ class Indexer:
         # than merge_insert's join (0.6-1.6 s a batch at 100k rows on busy cores). A kill leaves a
         # non-empty table, so the next run merges (no duplicates).
         self._append_only = self.store.count_chunks() == 0
+        if self._append_only and self.symbols is not None:
+            self.symbols.begin_bulk()  # an empty symbol store too: its lookup indexes are built at the end
         try:
             yield from self._process(candidates, deleted, known, skipped, summary, t0, len(walked.files))
         finally:
@@ -302,6 +305,7 @@ class Indexer:
         self.store.mark_ready()
         if embed:
             yield from self.embed_pending(summary, files_total=len(walked.files))
+        self._end_symbols_bulk()
         summary.chunks_pending = self.store.pending_count()
         summary.seconds = time.perf_counter() - t0
         yield Progress("done", len(walked.files), len(walked.files), summary.chunks_embedded,
@@ -404,13 +408,19 @@ class Indexer:
             self.store.write_meta()
         summary.chunks_total = self.store.count_chunks()
 
+    def _end_symbols_bulk(self) -> None:
+        """Build the symbol lookup indexes a first index left out (a few seconds per million references):
+        once the first ``embed`` event has told readers lexical search works, or at the end of the run."""
+        if self.symbols is not None:
+            self.symbols.end_bulk()
+
     def _preparer(self, files: int) -> FilePreparer:
         """Prepares files on every core (``index_workers``), in-process for small runs (prepare.py)."""
         options = PrepareOptions(budget=self.embedder.token_budget(), scan_secrets=self.settings.scan_secrets,
                                  max_chunks_per_file=self.settings.max_chunks_per_file,
                                  symbols=self.symbols is not None)
         workers = resolve_index_workers(self.settings.index_workers, self.settings.embed_threads)
-        return FilePreparer(options, self.embedder.count_tokens, fts_fields, workers if files > 1 else 1)
+        return FilePreparer(options, token_counter(self.embedder), fts_fields, workers if files > 1 else 1)
 
     def _sort_prepared(self, batch: list[FileEntry], results: list[PreparedFile], known,
                        skipped: SkipCounts):
@@ -499,6 +509,7 @@ class Indexer:
         log.info("embedding %d chunks of %d files", total, len(queue))
         done = folded = 0
         yield Progress("embed", files_total, files_total, summary.chunks_embedded, embed_total=total)
+        self._end_symbols_bulk()
         for _ in range(2):  # a second pass for the rows of files indexed again during the first
             for batch in _batches(queue, batch_chunks):
                 folded += self._embed_rows(batch, summary)
@@ -590,7 +601,8 @@ class Indexer:
             return {}
         if self.settings.scan_secrets:
             text, _ = redact_secrets(text, path)
-        chunks = chunk_file(path, text, budget=self.embedder.token_budget(), count_tokens=self.embedder.count_tokens)
+        chunks = chunk_file(path, text, budget=self.embedder.token_budget(),
+                            count_tokens=token_counter(self.embedder))
         return {c.content_hash: c.embed_text for c in chunks}
 
     def fold_in(self) -> None:

@@ -35,6 +35,12 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS refs_name ON refs (name)",
     "CREATE INDEX IF NOT EXISTS refs_path ON refs (path)",
 )
+#: The lookup indexes: dropped while a first index loads the store in bulk, built once at its end.
+_LOOKUP_INDEXES = tuple(statement for statement in _SCHEMA if statement.startswith("CREATE INDEX"))
+_LOOKUP_INDEX_NAMES = tuple(statement.split()[5] for statement in _LOOKUP_INDEXES)
+# Pages SQLite keeps in memory (KiB when negative): index inserts and builds walk B-trees far larger than
+# the 2 MB default.
+_WRITER_CACHE_KIB = 32 * 1024
 _DEF_COLUMNS = "path, name, qualified, kind, line_start, line_end, signature, parent, language"
 _REF_COLUMNS = "path, name, line, kind"
 _ORDER_DEFS = " ORDER BY path, line_start, qualified"
@@ -53,6 +59,7 @@ class SymbolStore:
         self.index_dir = Path(index_dir)
         self.path = symbols_path(self.index_dir)
         self.readonly = readonly
+        self._bulk_paths: set[str] | None = None  # the paths written since begin_bulk (bulk mode)
         if readonly and not self.path.is_file():
             raise IndexMissingError(
                 f"{self.index_dir} has no symbol index yet; run `ragpilot index` to build it"
@@ -63,6 +70,8 @@ class SymbolStore:
                 self.conn.execute("SELECT 1 FROM definitions LIMIT 1").fetchall()
                 self.conn.execute("PRAGMA query_only=ON")
             else:
+                self.conn.execute(f"PRAGMA cache_size=-{_WRITER_CACHE_KIB}")
+                # The schema also rebuilds lookup indexes a bulk load killed half-way left out.
                 with sqlite_writing(self.path), self.conn:
                     self.conn.execute("BEGIN")
                     for statement in _SCHEMA:
@@ -83,6 +92,38 @@ class SymbolStore:
             raise IndexIncompatibleError(f"the symbol index {self.path} is damaged ({err}); {REBUILD_HINT}") from err
 
     # ----- writing --------------------------------------------------------------------------------
+    def begin_bulk(self) -> bool:
+        """Load an empty store in bulk (a first index): its lookup indexes are dropped until
+        :meth:`end_bulk`, so each write appends rows instead of inserting millions of references into
+        B-trees (measured on the stdlib's symbols written 1-3 times, 0.8M-2.4M references: writes take
+        ~2.5x less CPU, 11.1 -> 4.1 s; the build at the end, after search is ready, adds 3.4 s).
+        Lookups still work meanwhile, by scanning. Returns False (and changes nothing) when the store
+        already holds files."""
+        if self._bulk_paths is not None:
+            return True
+        if self.conn.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None:
+            return False
+        with sqlite_writing(self.path), self.conn:
+            self.conn.execute("BEGIN")
+            for name in _LOOKUP_INDEX_NAMES:
+                self.conn.execute(f"DROP INDEX IF EXISTS {name}")
+        self._bulk_paths = set()
+        return True
+
+    def end_bulk(self) -> None:
+        """Build the lookup indexes a bulk load left out (one sort each); a no-op outside bulk mode."""
+        if self._bulk_paths is None:
+            return
+        with sqlite_writing(self.path), self.conn:
+            self.conn.execute("BEGIN")
+            for statement in _LOOKUP_INDEXES:
+                self.conn.execute(statement)
+        self._bulk_paths = None
+
+    @property
+    def bulk(self) -> bool:
+        return self._bulk_paths is not None
+
     def replace_files(
         self,
         defs_by_path: dict[str, list[Definition]],
@@ -105,10 +146,16 @@ class SymbolStore:
         replaced = set(defs_by_path) | set(refs_by_path)
         gone = [p for p in dict.fromkeys(deleted) if p not in replaced]
         touched = [(p,) for p in (*replaced, *gone)]
+        if self._bulk_paths is not None:
+            # Without the path indexes a delete scans the table: only paths this load wrote can have
+            # rows (the store was empty), and a run writes each path once.
+            touched = [t for t in touched if t[0] in self._bulk_paths]
+            self._bulk_paths.update(replaced)
         with sqlite_writing(self.path), self.conn:
             self.conn.execute("BEGIN")
-            self.conn.executemany("DELETE FROM definitions WHERE path = ?", touched)
-            self.conn.executemany("DELETE FROM refs WHERE path = ?", touched)
+            if touched:
+                self.conn.executemany("DELETE FROM definitions WHERE path = ?", touched)
+                self.conn.executemany("DELETE FROM refs WHERE path = ?", touched)
             self.conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
             self.conn.executemany("INSERT OR IGNORE INTO files VALUES (?)", [(p,) for p in replaced])
             self.conn.executemany(

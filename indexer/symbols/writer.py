@@ -66,6 +66,15 @@ class SymbolWriter:
             defs[rel], refs[rel] = found.definitions, found.reference_rows
         self.store.replace_file_rows(defs, refs, deleted)
 
+    def begin_bulk(self) -> bool:
+        """A first index loads an empty store: lookup indexes wait for :meth:`end_bulk` (store.py)."""
+        return self.store.begin_bulk()
+
+    def end_bulk(self) -> None:
+        """Build the lookup indexes once the bulk load is written (a run killed before this leaves them
+        to the next writer's open, which creates missing ones)."""
+        self.store.end_bulk()
+
     def backfill(self, root: Path, paths: list[str], *, scan_secrets: bool) -> int:
         """Extract the symbols of already-indexed ``paths`` from the working tree without re-embedding
         anything: read, filter and redact as the pipeline does. Files gone or changed since are the
