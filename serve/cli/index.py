@@ -12,17 +12,23 @@ from pathlib import Path
 import click
 
 from ...indexer.errors import IndexBusyError, UsageError
+from ...indexer.location import resolve_repo
 from ...indexer.pipeline import Indexer
 from ...indexer.ray_engine import RayIndexer, RayOptions, cluster_label, connect
 from ...indexer.settings import IndexSettings
-from .options import embedder_options, index_dir_option, index_settings, repo_paths_argument, setting_option
+from .options import embedder_options, index_dir_option, index_settings, nonempty_path, setting_option
 from .output import err, esc, print_summary, run_with_progress
 
 REPOS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def nonempty_each(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Path, ...]:
+    """:func:`nonempty_path` for each PATH (the message the one-PATH command gave)."""
+    return tuple(nonempty_path(ctx, param, value) for value in values)
+
+
 @click.command("index")
-@repo_paths_argument
+@click.argument("paths", nargs=-1, type=click.Path(), callback=nonempty_each)
 @click.option("--repos-file", type=REPOS_FILE,
               help="A file naming repositories to index, one path a line (# comments; relative to the file).")
 @index_dir_option
@@ -92,6 +98,6 @@ def repo_list(paths: tuple[Path, ...], repos_file: Path | None) -> list[Path]:
         if not listed:
             raise UsageError(f"{repos_file} names no repository")
     unique: dict[Path, Path] = {}
-    for path in listed:
-        unique.setdefault(path.resolve(), path)  # each folder once, as first spelt
+    for path in listed:  # each repository once, as first spelt; a bad path is refused before any indexing
+        unique.setdefault(resolve_repo(path), path)
     return list(unique.values()) or [Path()]
