@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import chunk_file
+from .chunking.counting import token_counter
 from .embedders import Embedder, create_embedder
 from .filters import decode_text
 from .pipeline import fts_fields
@@ -62,7 +63,7 @@ def prepare_files(batch: dict[str, np.ndarray], *, embedder: EmbedderSpec, optio
                   ) -> dict[str, np.ndarray]:
     """Ray Data task: read, filter, redact and chunk each file of a batch (``prepare_file``). A task, not
     an actor: a pool of actors costs Ray Data 2-4 s to start for every run, tasks reuse warm workers."""
-    count_tokens = token_counter(embedder)
+    count_tokens = _counter_for(embedder)
     out = []
     for rel, path, size, mtime_ns, sha in zip(batch["rel"], batch["abs"], batch["size"], batch["mtime_ns"],
                                               batch["sha"], strict=True):
@@ -76,10 +77,10 @@ def prepare_files(batch: dict[str, np.ndarray], *, embedder: EmbedderSpec, optio
 _COUNTERS: dict[tuple, TokenCounter] = {}
 
 
-def token_counter(spec: EmbedderSpec) -> TokenCounter:
+def _counter_for(spec: EmbedderSpec) -> TokenCounter:
     key = (spec.name, tuple(sorted((k, repr(v)) for k, v in spec.options.items())))
     if key not in _COUNTERS:
-        _COUNTERS[key] = spec.create().count_tokens
+        _COUNTERS[key] = token_counter(spec.create())  # the local engine's counter: the same counts
     return _COUNTERS[key]
 
 
@@ -121,7 +122,7 @@ def embed_texts(root: Path, path: str, sha256: str, *, scan_secrets: bool, embed
         return {}
     if scan_secrets:
         text, _ = redact_secrets(text, path)
-    chunks = chunk_file(path, text, budget=embedder.token_budget(), count_tokens=embedder.count_tokens)
+    chunks = chunk_file(path, text, budget=embedder.token_budget(), count_tokens=token_counter(embedder))
     return {c.content_hash: c.embed_text for c in chunks}
 
 
