@@ -245,7 +245,8 @@ class RepoSet:
         """What ``serve`` and ``mcp`` do at start: index and watch as ``settings`` say, or serve as is
         (a replica: follow the writer's versions)."""
         if settings.read_only:
-            self.skip_indexing()
+            for repo in self.repos:  # kept current by the shared index's writer, as with a busy writer lock
+                repo.state.phase = "read-only"
             self._refresher = Refresher([r.replica for r in self.repos if r.replica is not None], settings.refresh_s)
             self._refresher.start()
         elif settings.index_on_start:

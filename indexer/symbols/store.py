@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import IndexIncompatibleError, IndexMissingError
+from ..store_uri import binding
 from ..storage_errors import REBUILD_HINT, sqlite_connect, sqlite_write_error, sqlite_writing
 from .types import Definition, Reference
 
@@ -61,6 +62,11 @@ class SymbolStore:
         self.readonly = readonly
         self._bulk_paths: set[str] | None = None  # the paths written since begin_bulk (bulk mode)
         if readonly and not self.path.is_file():
+            if binding(self.index_dir) is not None:
+                raise IndexMissingError(
+                    "symbols (def, refs, map) are not kept for a shared index (--index-uri) yet: only search "
+                    "and retrieval are; use a local index for them (DEPLOY.md)"
+                )
             raise IndexMissingError(
                 f"{self.index_dir} has no symbol index yet; run `ragpilot index` to build it"
             )

@@ -50,6 +50,10 @@ def test_one_uri_indexes_and_serves_many_repositories(sample_repo, s3_server, s3
         admin = {"Authorization": "Bearer rpk_admin_key_0123456789"}
         status = httpx.get(f"{replica.url}/status", headers=admin, timeout=10).json()
         assert sorted(Path(r["root"]).name for r in status["repos"]) == ["api", "web"]
+        assert {r["indexing"]["phase"] for r in status["repos"]} == {"read-only"}  # the writer keeps them
+        symbols = httpx.get(f"{replica.url}/symbols", params={"name": "renderCheckoutPage", "repo": "web"},
+                            headers=admin, timeout=30)
+        assert symbols.status_code == 404 and "not kept for a shared index" in symbols.json()["error"]["message"]
         found = httpx.post(f"{replica.url}/search", json={"query": "renderCheckoutPage", "k": 3, "repo": "web"},
                            headers=admin, timeout=30).json()
         assert found[0]["path"] == "page.ts"
