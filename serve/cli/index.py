@@ -53,7 +53,8 @@ def index_cmd(obj, paths: tuple[Path, ...], repos_file: Path | None, index_dir, 
     roots = repo_list(paths, repos_file)
     if len(roots) > 1 and index_dir is not None:
         raise UsageError("--index-dir and --index-uri name one index: index several repositories without them "
-                         "(each gets its own index)")
+                         "(each gets its own index), or put {repo} in --index-uri (s3://bucket/team/{repo}) for one "
+                         "shared index per repository")
     if ray_address is not None and engine != "ray":
         raise UsageError("--ray-address is for --engine ray")
     settings = index_settings(obj, index_dir=index_dir, embedder=embedder, embed_model=embed_model,
