@@ -61,7 +61,7 @@ class StoreMirror:
         holds no index (yet) or cannot be reached (the replica keeps serving what it has)."""
         try:
             return self._sync()
-        except OSError as err:  # pyarrow's errors for unreachable stores, denied reads, full disks
+        except (OSError, ValueError) as err:  # pyarrow's errors: unreachable store, denied read, full disk, bad URI
             raise IndexMissingError(f"copying the shared index {self.store.uri} failed: {err}") from err
 
     def _sync(self) -> SyncReport:
@@ -140,6 +140,12 @@ class StoreMirror:
                     kwargs["endpoint_override"] = endpoint.split("://", 1)[-1]
                     kwargs["scheme"] = "http" if endpoint.startswith("http://") else "https"
                 self._fs = pafs.S3FileSystem(**kwargs)
+                self._root = self.store.uri.split("://", 1)[1].rstrip("/")
+            elif scheme(self.store.uri) == "az":  # LanceDB's az://container/prefix; pyarrow names it abfs://
+                env = os.environ
+                self._fs = pafs.AzureFileSystem(
+                    account_name=options.get("azure_storage_account_name") or env.get("AZURE_STORAGE_ACCOUNT_NAME", ""),
+                    account_key=options.get("azure_storage_account_key") or env.get("AZURE_STORAGE_ACCOUNT_KEY"))
                 self._root = self.store.uri.split("://", 1)[1].rstrip("/")
             else:
                 self._fs, self._root = pafs.FileSystem.from_uri(self.store.uri)

@@ -107,6 +107,9 @@ class PinnedView:
             except RagpilotError as err:  # unreachable store, damaged version: keep serving the last one
                 self.error = str(err)
                 log.warning("refreshing the replica of %s failed: %s", self.index_dir, err)
+            except Exception as err:  # anything else must not end the refresher: say it, keep serving
+                self.error = f"refreshing failed unexpectedly: {err}"
+                log.exception("refreshing the replica of %s failed", self.index_dir)
             return self.version
 
     def status(self) -> dict:

@@ -106,3 +106,28 @@ def test_without_the_local_copy_a_replica_reads_the_store(sample_repo, s3_uri, m
     view.refresh()
     assert view.mirror is None and view.searcher().store.lance_uri == s3_uri
     assert not (replica_dir / "mirror").exists()
+
+
+def test_azure_and_gcs_stores_get_pyarrow_filesystems_without_a_request(tmp_path, monkeypatch):
+    from pyarrow import fs as pafs
+
+    from ragpilot.indexer.store_uri import StoreBinding
+
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "teamstore")
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", "a2V5")
+    fs, root = StoreMirror(StoreBinding("az://indexes/team/api"), tmp_path)._filesystem()
+    assert isinstance(fs, pafs.AzureFileSystem) and root == "indexes/team/api"
+    fs, root = StoreMirror(StoreBinding("gs://bucket/team/api/"), tmp_path)._filesystem()
+    assert isinstance(fs, pafs.GcsFileSystem) and root == "bucket/team/api"
+
+
+def test_a_store_that_cannot_be_read_is_an_error_the_replica_reports(tmp_path, monkeypatch):
+    from ragpilot.indexer.store_uri import StoreBinding
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(IndexMissingError, match="copying the shared index s3://nobucket/x failed"):
+        StoreMirror(StoreBinding("s3://nobucket/x"), tmp_path).sync()
