@@ -12,7 +12,7 @@ Wall time includes loading the model (the Ray actors load their own). Each run n
 other work on a shared machine only adds time, so the target is judged on each engine's best run (the
 medians are shown too). The target: the Ray engine within
 1.3x the local engine's wall time. Also checks the two indexes hold the same chunk ids and (up to float
-rounding) the same vectors. Prints a table and writes bench/results/ray.json.
+rounding) the same vectors. Prints a table and writes bench/results/ray.json (ray-<folder>.json for --tree).
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ def main() -> None:
     print(f"same chunk ids: {same_ids}; largest vector difference: {max_diff:.2e}")
     print(f"load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ray.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "ray.json" if args.tree is None else f"ray-{args.tree.resolve().name}.json"  # the default tree's stays
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
