@@ -31,8 +31,10 @@ DEFAULT_MODES = ("lexical", "dense", "hybrid", "hybrid+rerank")
 
 _OPTION_KEYS = {"k": "rrf_k", "wl": "lexical_weight", "wd": "dense_weight", "mpf": "max_per_file",
                 "ff": "fetch_factor", "cf": "collapsed_factor", "wi": "identifier_lexical_weight",
-                "fwl": "file_lexical_weight", "fwd": "file_dense_weight", "bs": "symbol_boost", "bp": "path_boost"}
-_INT_OPTIONS = ("k", "mpf", "ff")
+                "fwl": "file_lexical_weight", "fwd": "file_dense_weight", "bs": "symbol_boost", "bp": "path_boost",
+                "fu": "fusion", "sb": "sources_best"}
+_FUSIONS = {0: "rrf", 1: "minmax", 2: "zscore"}  # fu=N in a mode names the fusion
+_INT_OPTIONS = ("k", "mpf", "ff", "fu", "sb")
 
 
 def parse_mode(mode: str) -> tuple[str, bool, dict]:
@@ -40,8 +42,9 @@ def parse_mode(mode: str) -> tuple[str, bool, dict]:
 
     Options (for fusion studies): ``k`` RRF constant, ``wl``/``wd`` lexical/dense weights,
     ``mpf`` max hits per file, ``ff`` fetch factor, ``cf`` collapsed factor, ``wi`` lexical weight
-    for identifier queries, ``fwl``/``fwd`` file-search weights, ``bs``/``bp`` symbol/path boosts
-    (see retrieval/settings.py). The base must be lexical, dense, hybrid or files.
+    for identifier queries, ``fwl``/``fwd`` file-search weights, ``bs``/``bp`` symbol/path boosts,
+    ``fu`` fusion (0 rrf, 1 minmax, 2 zscore score fusion), ``sb`` each source's best hits kept in
+    the top k (see retrieval/settings.py). The base must be lexical, dense, hybrid or files.
     """
     name, _, opts = mode.partition("@")
     base, _, extra = name.partition("+")
@@ -58,13 +61,18 @@ def parse_mode(mode: str) -> tuple[str, bool, dict]:
             options[_OPTION_KEYS[key]] = int(value) if key in _INT_OPTIONS else float(value)
         except ValueError:
             raise ValueError(f"bad value in mode option {item!r}") from None
+        if key == "fu" and options["fusion"] not in _FUSIONS:
+            raise ValueError(f"bad value in mode option {item!r}: use {', '.join(map(str, _FUSIONS))}")
     return base, extra == "rerank", options
 
 
 def searcher_options(options: dict) -> dict:
     """Mode options as :class:`Searcher` keyword arguments."""
     out = {k: v for k, v in options.items() if k in (
-        "rrf_k", "max_per_file", "fetch_factor", "collapsed_factor", "identifier_lexical_weight")}
+        "rrf_k", "max_per_file", "fetch_factor", "collapsed_factor", "identifier_lexical_weight",
+        "sources_best")}
+    if "fusion" in options:
+        out["fusion"] = _FUSIONS[int(options["fusion"])]
     if "lexical_weight" in options or "dense_weight" in options:
         out["weights"] = (options.get("lexical_weight", 1.0), options.get("dense_weight", 1.0))
     if "file_lexical_weight" in options or "file_dense_weight" in options:

@@ -11,17 +11,29 @@ from functools import lru_cache
 from itertools import chain
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+# An upper-case run ends before an upper-case letter that starts a word (HTTPServer -> HTTP Server);
+# digits are their own part. (Ending the run before "X9" as well cut UTF8 into "UT" and "F8".)
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _MAX_TOKEN = 48
 _PLAIN = re.compile(r"[a-z]+|[0-9]+")
 
 
 def split_identifier(word: str) -> list[str]:
-    """``getHTTPResponse_code`` -> ``["get", "http", "response", "code"]`` (lower-cased parts)."""
+    """``getHTTPResponse_code`` -> ``["get", "http", "response", "code"]`` (lower-cased parts).
+
+    A part followed by digits also yields the two joined: ``visit_i8`` -> visit, i, 8, **i8**;
+    ``getUTF8String`` -> get, utf, 8, **utf8**, string. Type and encoding names (i8, u128, int32,
+    utf8, base64, sha256) are words in their own right: a query for ``i8`` must find ``visit_i8``.
+    """
     parts: list[str] = []
     for piece in word.split("_"):
-        if piece:
-            parts.extend(p.lower() for p in _CAMEL.findall(piece))
+        previous = ""
+        for part in _CAMEL.findall(piece):
+            lowered = part.lower()
+            parts.append(lowered)
+            if part.isdigit() and previous and not previous.isdigit():
+                parts.append(previous + lowered)
+            previous = lowered
     return parts
 
 

@@ -50,6 +50,78 @@ def rrf(
     return [replace(first[key], score=scores[key]) for key in order]
 
 
+def normalized(hits: Sequence[Hit], method: str) -> list[Hit]:
+    """``hits`` with scores mapped onto a common scale, so scores of different sources can be added.
+
+    ``minmax``: (s - min) / (max - min) over the list, so the list's best is 1 and its last 0;
+    ``zscore``: (s - mean) / std over the list, shifted so that mean - 3 std is 0 (distribution-based
+    score fusion). BM25 scores are unbounded and cosine similarities are not, hence a per-list scale.
+    """
+    if not hits:
+        return []
+    scores = [hit.score for hit in hits]
+    if method == "minmax":
+        low, span = min(scores), max(scores) - min(scores)
+        return [replace(hit, score=(hit.score - low) / span if span > 0 else 1.0) for hit in hits]
+    if method == "zscore":
+        mean = sum(scores) / len(scores)
+        std = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+        if std == 0:
+            return [replace(hit, score=1.0) for hit in hits]
+        return [replace(hit, score=(hit.score - mean) / std + 3.0) for hit in hits]
+    raise ValueError(f"unknown score normalisation {method!r}")
+
+
+def score_fusion(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Hit]:
+    """Weighted sum of each source's (already normalised) score; a source that misses a hit adds 0.
+
+    Unlike :func:`rrf` the size of a lead counts: a chunk far ahead in BM25 and absent from the
+    dense list is not overtaken by chunks both sources rank in the middle.
+    """
+    if len(weights) != len(rankings):
+        raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        seen: set[str] = set()
+        for hit in ranking:
+            key = hit_key(hit)
+            if key in seen:
+                continue
+            seen.add(key)
+            first.setdefault(key, hit)
+            scores[key] = scores.get(key, 0.0) + weight * hit.score
+    order = sorted(first, key=lambda key: -scores[key])
+    return [replace(first[key], score=scores[key]) for key in order]
+
+
+def keep_sources_best(fused: Sequence[Hit], rankings: Sequence[Sequence[Hit]], *, best: int, k: int) -> list[Hit]:
+    """``fused`` with each source's ``best`` first hits moved into its top ``k``, in place of its last ones.
+
+    Rank fusion can bury a chunk one source is sure of: a lexical rank 1 that the dense list does not
+    hold scores below any chunk both lists rank in the middle. A hit already in the top ``k``, or
+    absent from ``fused`` (dropped as overlapping a better one), is left where it is. The moved hits
+    go last in the top ``k``, in source order then rank, so the fused order above them stands.
+    """
+    if best <= 0:
+        return list(fused)
+    keys = [hit_key(hit) for hit in fused]
+    position = {key: i for i, key in enumerate(keys)}
+    moved: list[str] = []
+    for ranking in rankings:
+        for hit in ranking[:best]:
+            key = hit_key(hit)
+            if position.get(key, -1) >= k and key not in moved:
+                moved.append(key)
+    if not moved:
+        return list(fused)
+    head = [i for i in range(min(k, len(fused)))][: max(0, k - len(moved))]
+    order = head + [position[key] for key in moved]
+    chosen = set(order)
+    order += [i for i in range(len(fused)) if i not in chosen]
+    return [fused[i] for i in order]
+
+
 def with_unembedded(dense: Sequence[Hit], lexical: Sequence[Hit]) -> list[Hit]:
     """``dense`` with each lexical hit that has no vector yet put at its lexical rank.
 

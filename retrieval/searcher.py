@@ -21,7 +21,16 @@ from ..indexer.store import IndexStore, lance_errors
 from .hits import FileHit, Hit
 from .dense import DenseIndex
 from .filelines import COLLAPSED
-from .fusion import dedup_overlapping, demote_kind, fill_capped, rrf, with_unembedded
+from .fusion import (
+    dedup_overlapping,
+    demote_kind,
+    fill_capped,
+    keep_sources_best,
+    normalized,
+    rrf,
+    score_fusion,
+    with_unembedded,
+)
 from .lexical import DEFAULT_BOOSTS, lexical_search, names_an_identifier
 from .rerankers import Reranker
 from .settings import (
@@ -75,6 +84,8 @@ class Searcher:
         file_weights: tuple[float, float] = (DEFAULTS.file_lexical_weight, DEFAULTS.file_dense_weight),
         file_rrf_k: int = DEFAULTS.file_rrf_k,
         identifier_lexical_weight: float | None = DEFAULTS.identifier_lexical_weight,
+        fusion: str = DEFAULTS.fusion,
+        sources_best: int = DEFAULTS.sources_best,
     ):
         _check_embedder(store, embedder)
         self.store = store
@@ -92,6 +103,8 @@ class Searcher:
         self.identifier_lexical_weight = identifier_lexical_weight
         self.file_weights = file_weights  # (lexical, dense) for search_files
         self.file_rrf_k = file_rrf_k
+        self.fusion = fusion  # "rrf", or a score normalisation for score_fusion ("minmax", "zscore")
+        self.sources_best = sources_best  # each source's best this many are kept in the top k (settings.py)
         self.dense = DenseIndex(store)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -184,16 +197,29 @@ class Searcher:
         fetch = max(pool * self.fetch_factor, 40)
         rankings, weights = self._rankings(query, mode, fetch, timings)
         fused = self._fuse(rankings, weights)
-        candidates = fill_capped(dedup_overlapping(fused), self.max_per_file, pool)[:pool]
+        candidates = fill_capped(dedup_overlapping(fused), self.max_per_file, pool)
+        if len(rankings) > 1:
+            candidates = keep_sources_best(candidates, rankings, best=self._sources_best(pool), k=pool)
+        candidates = candidates[:pool]
         results = SearchResults(candidates[:k], mode=mode, timings=timings)
         if rerank and candidates:
             self._rerank(query, candidates, k, results)
         return results
 
     def _fuse(self, rankings: list[list[Hit]], weights: list[float]) -> list[Hit]:
-        """One ranking: RRF of the sources, then class skeletons demoted (see settings.py)."""
-        fused = rrf(rankings, k=self.rrf_k, weights=weights) if len(rankings) > 1 else rankings[0]
+        """One ranking: RRF (or score fusion) of the sources, then class skeletons demoted (settings.py)."""
+        if len(rankings) == 1:
+            fused = rankings[0]
+        elif self.fusion == "rrf":
+            fused = rrf(rankings, k=self.rrf_k, weights=weights)
+        else:
+            fused = score_fusion(rankings, weights)
         return demote_kind(fused, COLLAPSED, self.collapsed_factor)
+
+    def _sources_best(self, k: int) -> int:
+        """How many of each source's best hits a top ``k`` must hold: ``sources_best``, but at most 30 %
+        of k (at least 1), so two sources never fill a short list on their own."""
+        return min(self.sources_best, max(1, k * 3 // 10)) if self.sources_best else 0
 
     def _lexical_weight(self, query: str) -> float:
         if self.identifier_lexical_weight is not None and names_an_identifier(query):
@@ -229,6 +255,9 @@ class Searcher:
             timings["dense"] = time.perf_counter() - t
             if lexical is not None:
                 lexical_hits = lexical.result()
+                if self.fusion != "rrf":  # scores on one scale before they are added
+                    lexical_hits = normalized(lexical_hits, self.fusion)
+                    dense = normalized(dense, self.fusion)
                 rankings.append(lexical_hits)
                 weights.append(self._lexical_weight(query))
                 if partial:

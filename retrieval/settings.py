@@ -26,6 +26,19 @@ DEFAULT_RERANKER = "onnx-cross-encoder"
 # Python (Go, C) and k=10 let dense's top ranks bury it. k=30 and lexical 1.0 were no better.
 RRF_K = 20
 LEXICAL_WEIGHT = 0.8
+# Each source's best 3 hits are kept in the top k (at most 30 % of k each; fusion.keep_sources_best). RRF
+# buried a lexical rank 1 the dense list did not hold under chunks both lists rank in the middle (cobra,
+# click, zod, gson, fmt: lexical rank 1-2, hybrid miss). 11 corpora, doc chunk R@10 0.763 -> 0.790 (tune
+# 0.756 -> 0.790, confirm 0.764 -> 0.789; serde +0.175, zod +0.055, click -0.025: one task), MRR 0.478 ->
+# 0.481, hand-written questions unchanged (0.853 / 0.559). 1 and 2 gained less (0.770, 0.781); 4 and 5 cost
+# questions (0.827, 0.806).
+SOURCES_BEST = 3
+# Rank fusion, not score fusion. Adding min-max normalised scores (lexical 0.8) raised doc R@10 0.763 ->
+# 0.797 and MRR 0.478 -> 0.505 but cost the hand-written questions 0.853 -> 0.789 (they are prose, where a
+# confident BM25 lead on common words is wrong more often) and fmt 0.600 -> 0.525; z-score fusion 0.768 /
+# 0.503 with questions unchanged, but fmt -0.05 and lodash -0.025; with SOURCES_BEST neither beat RRF on
+# both task kinds (eval/README.md). Kept settable for studies (RAGPILOT_FUSION=minmax|zscore).
+FUSION = "rrf"
 # Off by default (None): a query naming an identifier (snake_case, camelCase, a::b, a.b, f()) could lean
 # lexical. At 1.5 the doc tasks barely moved (tune R@10 0.812 -> 0.819, one cJSON task; confirm MRR
 # 0.548 -> 0.574) while git tasks, whose subjects often name identifiers, lost on Python (hybrid file
@@ -74,6 +87,12 @@ class RetrievalSettings(BaseSettings):
     identifier_lexical_weight: float | None = Field(
         IDENTIFIER_LEXICAL_WEIGHT, ge=0.0,
         description="Lexical weight for queries naming an identifier (unset: lexical_weight).")
+    fusion: str = Field(FUSION, pattern="^(rrf|minmax|zscore)$",
+                        description="How lexical and dense combine: rrf (ranks), or the sum of weighted scores "
+                                    "normalised per list (minmax, zscore).")
+    sources_best: int = Field(SOURCES_BEST, ge=0,
+                              description="Each source's best this many hits are kept in the top k (at most "
+                                          "30 % of k each; 0 turns it off).")
     file_rrf_k: int = Field(FILE_RRF_K, ge=1, description="Reciprocal-rank fusion constant of file-level search.")
     file_lexical_weight: float = Field(FILE_LEXICAL_WEIGHT, ge=0.0, description="Weight of lexical in file-level search.")
     file_dense_weight: float = Field(1.0, ge=0.0, description="Weight of dense in file-level search.")
@@ -91,6 +110,8 @@ class RetrievalSettings(BaseSettings):
             "identifier_lexical_weight": self.identifier_lexical_weight,
             "file_weights": (self.file_lexical_weight, self.file_dense_weight),
             "file_rrf_k": self.file_rrf_k,
+            "fusion": self.fusion,
+            "sources_best": self.sources_best,
         }
 
 

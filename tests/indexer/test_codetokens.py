@@ -12,9 +12,9 @@ from ragpilot.indexer.codetokens import code_tokens, path_tokens, split_identifi
 
 OUR_CODE = Path(__file__).resolve().parents[2]
 
-# The implementation before it remembered each word's tokens (kept here only as the reference).
+# A plain implementation without the per-word memory (kept here only as the reference).
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
 def reference_code_tokens(text: str) -> list[str]:
@@ -24,7 +24,13 @@ def reference_code_tokens(text: str) -> list[str]:
         lowered = word.lower()
         if 1 < len(lowered) <= 48:
             out.append(lowered)
-        parts = [p.lower() for piece in word.split("_") if piece for p in _CAMEL.findall(piece)]
+        parts = []
+        for piece in word.split("_"):
+            found = [p.lower() for p in _CAMEL.findall(piece)]
+            for i, part in enumerate(found):
+                parts.append(part)
+                if i and part.isdigit() and not found[i - 1].isdigit():
+                    parts.append(found[i - 1] + part)  # letters + digits: i8, utf8, int32
         if len(parts) > 1:
             out.extend(p for p in parts if len(p) > 1 and p != lowered)
     return out
@@ -58,5 +64,18 @@ def test_code_tokens_match_the_reference_on_edge_cases(text):
 
 def test_identifiers_yield_themselves_and_their_parts():
     assert code_tokens("parseJSONBody") == ["parsejsonbody", "parse", "json", "body"]
+    assert code_tokens("getUTF8String") == ["getutf8string", "get", "utf", "utf8", "string"]
     assert split_identifier("getHTTPResponse_code") == ["get", "http", "response", "code"]
+    assert code_tokens("parseJSON2") == ["parsejson2", "parse", "json", "json2"]
     assert path_tokens("src/http/retry_policy.py") == ["src", "http", "retry_policy", "retry", "policy", "py"]
+
+
+@pytest.mark.parametrize(("query", "identifier"), [
+    ("i8", "visit_i8"), ("u128", "deserialize_u128"), ("utf8", "getUTF8String"), ("int32", "readInt32"),
+    ("base64", "base64Encode"), ("sha256", "hash_sha256_hex"),
+])
+def test_a_type_or_encoding_name_matches_the_identifier_that_holds_it(query, identifier):
+    """A search for ``i8`` must reach ``visit_i8``: the old split dropped both halves of "i8" as single
+    characters and cut UTF8 into "ut" and "f8"."""
+    assert query in code_tokens(query)
+    assert query in code_tokens(identifier)

@@ -10,8 +10,11 @@ from ragpilot.retrieval.fusion import (
     dedup_overlapping,
     demote_kind,
     fill_capped,
+    keep_sources_best,
+    normalized,
     overlaps,
     rrf,
+    score_fusion,
 )
 
 
@@ -117,3 +120,61 @@ def test_demoting_a_kind_scales_its_scores_and_keeps_the_rest_in_order():
     out = demote_kind([skeleton, method, other], "collapsed", 0.5)
     assert [h.chunk_id for h in out] == [method.chunk_id, skeleton.chunk_id, other.chunk_id]
     assert demote_kind([skeleton, method], "collapsed", 1.0) == [skeleton, method]
+
+
+def many(prefix: str, n: int) -> list[Hit]:
+    return [hit(f"{prefix}{i}.py", 1, 5) for i in range(n)]
+
+
+def ids(hits) -> list[str]:
+    return [h.chunk_id for h in hits]
+
+
+def test_rrf_buries_a_lexical_first_that_dense_misses_and_keep_sources_best_restores_it():
+    """The failure keep_sources_best exists for: ten chunks both sources rank in the middle outscore the
+    one chunk BM25 is sure of; kept, it takes the last place of the top k and the rest keep their order."""
+    shared = many("shared", 10)
+    sure = hit("sure.py", 1, 5)
+    lexical = [sure, *many("lex", 9), *shared]
+    dense = [*many("dense", 9), *shared]
+    fused = rrf([lexical, dense], k=20, weights=[0.8, 1.0])
+    assert sure.chunk_id not in ids(fused[:10])
+    kept = keep_sources_best(fused, [lexical, dense], best=3, k=10)
+    assert sure.chunk_id in ids(kept[:10])
+    top = [h for h in kept[:10] if h.chunk_id not in {x.chunk_id for x in (*lexical[:3], *dense[:3])}]
+    assert ids(top) == [h for h in ids(fused) if h in ids(top)]  # the others keep their fused order
+    assert sorted(ids(kept)) == sorted(ids(fused))  # nothing lost, nothing repeated
+
+
+def test_keep_sources_best_leaves_a_ranking_alone_when_the_best_are_already_in():
+    fused = rrf([[A, B, C], [B, A, D]])
+    assert ids(keep_sources_best(fused, [[A, B, C], [B, A, D]], best=2, k=3)) == ids(fused)
+    assert ids(keep_sources_best(fused, [[A, B, C], [B, A, D]], best=0, k=1)) == ids(fused)
+
+
+def test_keep_sources_best_moves_each_source_s_best_into_the_top_k_in_source_order():
+    lexical, dense = many("l", 6), many("d", 6)
+    fused = [*many("x", 6), *lexical, *dense]
+    kept = keep_sources_best(fused, [lexical, dense], best=2, k=6)
+    assert ids(kept[:6]) == ids([*fused[:2], lexical[0], lexical[1], dense[0], dense[1]])
+
+
+def test_minmax_puts_each_list_on_zero_to_one():
+    scored = [hit("a.py", 1, 5, 12.0), hit("b.py", 1, 5, 7.0), hit("c.py", 1, 5, 2.0)]
+    assert [h.score for h in normalized(scored, "minmax")] == [1.0, 0.5, 0.0]
+    assert [h.score for h in normalized([hit("a.py", 1, 5, 3.0)], "minmax")] == [1.0]
+    z = [h.score for h in normalized(scored, "zscore")]
+    assert z[1] == pytest.approx(3.0) and z[0] > z[1] > z[2]
+    with pytest.raises(ValueError):
+        normalized(scored, "softmax")
+
+
+def test_score_fusion_lets_a_large_lead_win_where_rrf_would_not():
+    """BM25 is far surer of ``sure`` than of anything else; dense ranks two other chunks close together."""
+    sure, mid1, mid2 = hit("sure.py", 1, 5, 1.0), hit("m1.py", 1, 5, 0.1), hit("m2.py", 1, 5, 0.0)
+    lexical = [sure, mid1, mid2]
+    dense = [hit("m1.py", 1, 5, 0.55), hit("m2.py", 1, 5, 0.5)]
+    assert ids(rrf([lexical, dense]))[0] == mid1.chunk_id
+    fused = score_fusion([lexical, dense], [1.0, 1.0])
+    assert ids(fused)[0] == sure.chunk_id
+    assert fused[1].score == pytest.approx(0.65)

@@ -280,3 +280,18 @@ def test_a_query_naming_an_identifier_is_fused_with_the_identifier_lexical_weigh
     assert leaning.search(query, k=5) != dense_only.search(query, k=5)
     prose = "sorted values middle element"  # no identifier: lexical weight 0 leaves the dense order
     assert [h.chunk_id for h in leaning.search(prose, k=5)] == [h.chunk_id for h in dense_only.search(prose, k=5)]
+
+
+def test_each_source_s_best_hit_stays_in_the_top_k_however_the_fusion_weighs_it(indexed):
+    """A lexical rank 1 survives fusion even when lexical carries no weight at all (settings.SOURCES_BEST);
+    turned off, the same search is the dense order."""
+    _, idx = indexed
+    keeping = Searcher.for_index(idx, weights=(0.0, 1.0), sources_best=3)
+    dense_only = Searcher.for_index(idx, weights=(0.0, 1.0), sources_best=0)
+    query = "retry"  # lexical finds src/http/retry.py; the test embedder ranks three other chunks higher
+    first_lexical = keeping.search(query, mode="lexical", k=1)[0].chunk_id
+    dense_top = [h.chunk_id for h in keeping.search(query, mode="dense", k=3)]
+    assert first_lexical not in dense_top  # precondition: only lexical is sure of it
+    assert [h.chunk_id for h in dense_only.search(query, k=3)] == dense_top
+    kept = [h.chunk_id for h in keeping.search(query, k=3)]
+    assert kept == [*dense_top[:2], first_lexical]  # 30 % of k=3 rounds up to one kept hit per source
