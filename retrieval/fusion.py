@@ -115,7 +115,7 @@ def keep_sources_best(fused: Sequence[Hit], rankings: Sequence[Sequence[Hit]], *
                 moved.append(key)
     if not moved:
         return list(fused)
-    head = [i for i in range(min(k, len(fused)))][: max(0, k - len(moved))]
+    head = list(range(min(len(fused), max(0, k - len(moved)))))  # the fused top k, less the places needed
     order = head + [position[key] for key in moved]
     chosen = set(order)
     order += [i for i in range(len(fused)) if i not in chosen]
