@@ -218,8 +218,9 @@ class Searcher:
 
     def _sources_best(self, k: int) -> int:
         """How many of each source's best hits a top ``k`` must hold: ``sources_best``, but at most 30 %
-        of k (at least 1), so two sources never fill a short list on their own."""
-        return min(self.sources_best, max(1, k * 3 // 10)) if self.sources_best else 0
+        of k (none below k=4), so the sources' picks never fill most of a short list: at k=1 the fused
+        first stays first."""
+        return min(self.sources_best, k * 3 // 10)
 
     def _lexical_weight(self, query: str) -> float:
         if self.identifier_lexical_weight is not None and names_an_identifier(query):

@@ -290,8 +290,10 @@ def test_each_source_s_best_hit_stays_in_the_top_k_however_the_fusion_weighs_it(
     dense_only = Searcher.for_index(idx, weights=(0.0, 1.0), sources_best=0)
     query = "retry"  # lexical finds src/http/retry.py; the test embedder ranks three other chunks higher
     first_lexical = keeping.search(query, mode="lexical", k=1)[0].chunk_id
-    dense_top = [h.chunk_id for h in keeping.search(query, mode="dense", k=3)]
+    dense_top = [h.chunk_id for h in keeping.search(query, mode="dense", k=4)]
     assert first_lexical not in dense_top  # precondition: only lexical is sure of it
-    assert [h.chunk_id for h in dense_only.search(query, k=3)] == dense_top
-    kept = [h.chunk_id for h in keeping.search(query, k=3)]
-    assert kept == [*dense_top[:2], first_lexical]  # 30 % of k=3 rounds up to one kept hit per source
+    assert [h.chunk_id for h in dense_only.search(query, k=4)] == dense_top
+    kept = [h.chunk_id for h in keeping.search(query, k=4)]
+    assert kept == [*dense_top[:3], first_lexical]  # 30 % of k=4 rounds down to one kept hit per source
+    # a short list is left to the fusion: at k=1 the fused first is not replaced by a source's pick
+    assert [h.chunk_id for h in keeping.search(query, k=1)] == dense_top[:1]
