@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -64,6 +65,9 @@ REPO_OUT = "eval/results/repolevel"  # --symbol-check writes to its symbols/ fol
               help="Multi-language eval on pinned corpora (eval/corpora_pinned.toml): names, languages "
                    "(go, ts, js, rust, java, c, cpp, python) or 'all'; comma-separated. Mirrors must exist.")
 @click.option("--large", is_flag=True, help="With --corpora all or a language: include the large corpora.")
+@click.option("--with-tests", is_flag=True,
+              help="With --corpora: index each corpus's test files too (targets stay non-test code), to "
+                   "measure tests outranking the code they test. Separate work folders.")
 @click.option("--doc-tasks", type=click.IntRange(0), default=40, show_default=True,
               help="With --corpora: doc -> function tasks per corpus.")
 @click.option("--git-per-corpus", type=click.IntRange(0), default=20, show_default=True,
@@ -82,7 +86,8 @@ REPO_OUT = "eval/results/repolevel"  # --symbol-check writes to its symbols/ fol
 @click.option("-v", "--verbose", count=True, help="More log output.")
 def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, modes, rerank_queries, k,
              embedder,
-             work_dir, out_path, max_commits, pinned, large, doc_tasks, git_per_corpus, mirrors, repo_questions,
+             work_dir, out_path, max_commits, pinned, large, with_tests, doc_tasks, git_per_corpus, mirrors,
+             repo_questions,
              symbol_check, reuse_index, as_json, verbose) -> None:
     """Measure retrieval quality: lexical vs dense vs hybrid (vs reranked) on real code."""
     if verbose:
@@ -118,7 +123,8 @@ def eval_cmd(corpora, repo, tasks_file, git_tasks, max_tasks, seed, strip_all, m
             # the cross-encoder is too slow for every corpus; file-level search answers the git tasks
             cfg.modes = [*BASE_MODES, FILES_MODE]
         out_dir = Path(MULTI_OUT if out_path == DEFAULT_OUT else out_path)
-        _run_pinned(select(pinned, large=large), engine, cfg, mirrors_root(mirrors),
+        chosen = [replace(c, with_tests=True) if with_tests else c for c in select(pinned, large=large)]
+        _run_pinned(chosen, engine, cfg, mirrors_root(mirrors),
                     doc_tasks=doc_tasks, git_tasks=git_per_corpus, out_dir=None if out_path == "-" else out_dir)
         return
 

@@ -32,7 +32,7 @@ DEFAULT_MODES = ("lexical", "dense", "hybrid", "hybrid+rerank")
 _OPTION_KEYS = {"k": "rrf_k", "wl": "lexical_weight", "wd": "dense_weight", "mpf": "max_per_file",
                 "ff": "fetch_factor", "cf": "collapsed_factor", "wi": "identifier_lexical_weight",
                 "fwl": "file_lexical_weight", "fwd": "file_dense_weight", "bs": "symbol_boost", "bp": "path_boost",
-                "fu": "fusion", "sb": "sources_best"}
+                "fu": "fusion", "sb": "sources_best", "tf": "test_factor"}
 _FUSIONS = {0: "rrf", 1: "minmax", 2: "zscore"}  # fu=N in a mode names the fusion
 _INT_OPTIONS = ("k", "mpf", "ff", "fu", "sb")
 
@@ -44,7 +44,8 @@ def parse_mode(mode: str) -> tuple[str, bool, dict]:
     ``mpf`` max hits per file, ``ff`` fetch factor, ``cf`` collapsed factor, ``wi`` lexical weight
     for identifier queries, ``fwl``/``fwd`` file-search weights, ``bs``/``bp`` symbol/path boosts,
     ``fu`` fusion (0 rrf, 1 minmax, 2 zscore score fusion), ``sb`` each source's best hits kept in
-    the top k (see retrieval/settings.py). The base must be lexical, dense, hybrid or files.
+    the top k, ``tf`` test files' score factor (see retrieval/settings.py). The base must be lexical,
+    dense, hybrid or files.
     """
     name, _, opts = mode.partition("@")
     base, _, extra = name.partition("+")
@@ -70,7 +71,7 @@ def searcher_options(options: dict) -> dict:
     """Mode options as :class:`Searcher` keyword arguments."""
     out = {k: v for k, v in options.items() if k in (
         "rrf_k", "max_per_file", "fetch_factor", "collapsed_factor", "identifier_lexical_weight",
-        "sources_best")}
+        "sources_best", "test_factor")}
     if "fusion" in options:
         out["fusion"] = _FUSIONS[int(options["fusion"])]
     if "lexical_weight" in options or "dense_weight" in options:

@@ -45,7 +45,7 @@ def eval_pinned(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, *, mirror
     if problem:
         cfg.notify(f"skipped {problem}")
         return None
-    work = work_dir_for(cfg, engine, f"{corpus.name}-pinned", f"{corpus.repo}@{corpus.commit}")
+    work = work_dir_for(cfg, engine, corpus.work_label, f"{corpus.repo}@{corpus.commit}")
     out: dict = {"corpus": corpus.name, "language": corpus.language, "repo": corpus.repo,
                  "commit": corpus.commit, "source": list(corpus.source)}
     out["docstring"] = _doc_eval(corpus, engine, cfg, mirrors, work, doc_tasks)
@@ -142,8 +142,9 @@ def run_baselines(records: list[dict], tasks: Sequence[Task], indexes: dict[str,
 def _summarize(records: list[dict], cfg: EvalConfig, header: dict) -> dict:
     for r in records:
         r["split"] = r["meta"].get("split") or split_of(r["id"])
-        if FILES_MODE in r["modes"]:  # one place per file: file level only, like bm25-file
-            r["modes"][FILES_MODE]["chunk"] = None
+        for mode in r["modes"]:  # one place per file: file level only, like bm25-file
+            if mode.partition("@")[0] == FILES_MODE:
+                r["modes"][mode]["chunk"] = None
     methods = [*BASELINES, *cfg.modes]
     result = summarize(records, methods, header=header)
     result["splits"] = {}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragpilot.indexer.errors import UsageError
+from ragpilot.retrieval.testpaths import is_test_path
 
 from .git_tasks import git, tree_files
 
@@ -36,7 +37,15 @@ class PinnedCorpus:
     exclude: tuple[str, ...] = ()
     large: bool = False
     header: str | None = None
+    #: Where the repository's tests live; indexed only with ``with_tests`` (``--with-tests``).
+    tests: tuple[str, ...] = ()
+    with_tests: bool = False
     extra: dict = field(default_factory=dict)
+
+    @property
+    def work_label(self) -> str:
+        """The name of this corpus's work folder (indexes with and without tests are kept apart)."""
+        return f"{self.name}-pinned" + ("+tests" if self.with_tests else "")
 
     @property
     def fetch_hint(self) -> str:
@@ -50,20 +59,25 @@ class PinnedCorpus:
         """Is ``rel`` (a repo-relative POSIX path) part of the indexed tree?"""
         if rel in _ALWAYS:
             return True
-        inside = any(s == "." or rel == s or rel.startswith(s.rstrip("/") + "/") for s in self.source)
-        return inside and not any(fnmatch.fnmatch(rel, pat) for pat in self.exclude)
+        if self.with_tests and is_test_path(rel) and _under(rel, (*self.source, *self.tests)):
+            return not any(fnmatch.fnmatch(rel, pat) for pat in self.exclude if not is_test_path(pat))
+        return _under(rel, self.source) and not any(fnmatch.fnmatch(rel, pat) for pat in self.exclude)
+
+
+def _under(rel: str, roots: tuple[str, ...]) -> bool:
+    return any(s == "." or rel == s or rel.startswith(s.rstrip("/") + "/") for s in roots)
 
 
 def load_registry(path: Path = REGISTRY) -> list[PinnedCorpus]:
     """Every corpus of the registry, in file order."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    known = {"name", "language", "repo", "commit", "source", "exclude", "large", "header"}
+    known = {"name", "language", "repo", "commit", "source", "exclude", "large", "header", "tests"}
     out = []
     for raw in data.get("corpus", []):
         out.append(PinnedCorpus(
             name=raw["name"], language=raw["language"], repo=raw["repo"], commit=raw["commit"],
             source=tuple(raw.get("source", ["."])), exclude=tuple(raw.get("exclude", [])),
-            large=bool(raw.get("large", False)), header=raw.get("header"),
+            large=bool(raw.get("large", False)), header=raw.get("header"), tests=tuple(raw.get("tests", [])),
             extra={k: v for k, v in raw.items() if k not in known},
         ))
     return out

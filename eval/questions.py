@@ -82,7 +82,7 @@ def eval_questions(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, *, mir
     if path is None:
         return None
     label = f"{corpus.name}-questions"
-    work = work_dir_for(cfg, engine, f"{corpus.name}-pinned", f"{corpus.repo}@{corpus.commit}")
+    work = work_dir_for(cfg, engine, corpus.work_label, f"{corpus.repo}@{corpus.commit}")
     src, index_dir = work / "questions-src", work / "questions-index"
     sync_tree(corpus_tree(corpus, mirrors), src)
     tasks = load_questions(path, src, corpus)
@@ -98,8 +98,9 @@ def eval_questions(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, *, mir
     timing["baseline_seconds"] = time.perf_counter() - t0
     timing["index_seconds"] = summary.seconds
     for record in records:
-        if FILES_MODE in record["modes"]:  # one place per file: file level only, as in the doc tasks
-            record["modes"][FILES_MODE]["chunk"] = None
+        for mode in record["modes"]:  # one place per file: file level only, as in the doc tasks
+            if mode.partition("@")[0] == FILES_MODE:
+                record["modes"][mode]["chunk"] = None
     methods = [*BASELINES, *cfg.modes]
     header = {
         "corpus": corpus.name, "language": corpus.language, "source": f"{corpus.repo}@{corpus.commit}",

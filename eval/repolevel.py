@@ -324,7 +324,7 @@ def index_pinned(corpus: PinnedCorpus, engine: Engine, cfg: EvalConfig, *, mirro
     Same folder as the multi-language eval: its doc index's embedding cache is keyed by content, so the
     chunks this tree shares with it are not embedded again."""
     files = corpus_tree(corpus, mirrors)
-    work = work_dir_for(cfg, engine, f"{corpus.name}-pinned", f"{corpus.repo}@{corpus.commit}")
+    work = work_dir_for(cfg, engine, corpus.work_label, f"{corpus.repo}@{corpus.commit}")
     src, index_dir = work / "repo-src", work / "repo-index"
     _seed_embeddings(index_dir, work / "doc-index" / CACHE_FILE)
     sync_tree(files, src)

@@ -6,7 +6,7 @@ never need calibrating against each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .hits import Hit, hit_key
@@ -198,6 +198,15 @@ def fill_capped(hits: Sequence[Hit], max_per_file: int, k: int) -> list[Hit]:
     return capped + [hit for hit in hits if id(hit) not in kept]
 
 
+def demote(hits: Sequence[Hit], demoted: Callable[[Hit], bool], factor: float) -> list[Hit]:
+    """Multiply the score of the hits ``demoted`` picks by ``factor`` (< 1 demotes) and re-sort
+    (stable: equal scores keep their order)."""
+    if factor == 1.0 or not any(demoted(hit) for hit in hits):
+        return list(hits)
+    out = [replace(hit, score=hit.score * factor) if demoted(hit) else hit for hit in hits]
+    return sorted(out, key=lambda hit: -hit.score)
+
+
 def demote_kind(hits: Sequence[Hit], kind: str, factor: float) -> list[Hit]:
     """Multiply the score of hits of ``kind`` by ``factor`` (< 1 demotes) and re-sort.
 
@@ -205,7 +214,4 @@ def demote_kind(hits: Sequence[Hit], kind: str, factor: float) -> list[Hit]:
     comments of all of them, so a question about one method matches its class skeleton as well as the
     method, and the skeleton (which does not show the code) would take the method's place.
     """
-    if factor == 1.0 or not any(hit.kind == kind for hit in hits):
-        return list(hits)
-    out = [replace(hit, score=hit.score * factor) if hit.kind == kind else hit for hit in hits]
-    return sorted(out, key=lambda hit: -hit.score)
+    return demote(hits, lambda hit: hit.kind == kind, factor)

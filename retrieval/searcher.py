@@ -23,6 +23,7 @@ from .dense import DenseIndex
 from .filelines import COLLAPSED
 from .fusion import (
     dedup_overlapping,
+    demote,
     demote_kind,
     fill_capped,
     keep_sources_best,
@@ -45,6 +46,7 @@ from .settings import (
     SEARCHED_QUERY_CHARS,
     RetrievalSettings,
 )
+from .testpaths import asks_about_tests, is_test_path
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ class Searcher:
         identifier_lexical_weight: float | None = DEFAULTS.identifier_lexical_weight,
         fusion: str = DEFAULTS.fusion,
         sources_best: int = DEFAULTS.sources_best,
+        test_factor: float = DEFAULTS.test_factor,
     ):
         _check_embedder(store, embedder)
         self.store = store
@@ -104,6 +107,7 @@ class Searcher:
         self.file_weights = file_weights  # (lexical, dense) for search_files
         self.file_rrf_k = file_rrf_k
         self.fusion = fusion  # "rrf", or a score normalisation for score_fusion ("minmax", "zscore")
+        self.test_factor = test_factor  # test files' scores, unless the query asks about tests (settings.py)
         self.sources_best = sources_best  # each source's best this many are kept in the top k (settings.py)
         self.dense = DenseIndex(store)
         self._pool: ThreadPoolExecutor | None = None
@@ -168,8 +172,11 @@ class Searcher:
         by_file: dict[str, list[Hit]] = {}
         for hit in dedup_overlapping(fused):
             by_file.setdefault(hit.path, []).append(hit)
+        demoting = self._demotes_tests(query)
         for path, hits in by_file.items():
             scores[path] += FILE_CHUNK_BONUS * min(len(hits) - 1, FILE_MAX_EXTRA_CHUNKS)
+            if demoting and is_test_path(path):
+                scores[path] *= self.test_factor
         order = sorted(by_file, key=lambda path: -scores[path])[:k]  # stable: ties keep fused order
         return [FileHit(path=path, score=scores[path], language=by_file[path][0].language,
                         places=tuple(by_file[path][:FILE_PLACES])) for path in order]
@@ -197,9 +204,13 @@ class Searcher:
         fetch = max(pool * self.fetch_factor, 40)
         rankings, weights = self._rankings(query, mode, fetch, timings)
         fused = self._fuse(rankings, weights)
+        demoting = self._demotes_tests(query)
+        if demoting:
+            fused = demote(fused, _in_tests, self.test_factor)
         candidates = fill_capped(dedup_overlapping(fused), self.max_per_file, pool)
         if len(rankings) > 1:
-            candidates = keep_sources_best(candidates, rankings, best=self._sources_best(pool), k=pool)
+            kept = [[hit for hit in r if not _in_tests(hit)] for r in rankings] if demoting else rankings
+            candidates = keep_sources_best(candidates, kept, best=self._sources_best(pool), k=pool)
         candidates = candidates[:pool]
         results = SearchResults(candidates[:k], mode=mode, timings=timings)
         if rerank and candidates:
@@ -215,6 +226,9 @@ class Searcher:
         else:
             fused = score_fusion(rankings, weights)
         return demote_kind(fused, COLLAPSED, self.collapsed_factor)
+
+    def _demotes_tests(self, query: str) -> bool:
+        return self.test_factor != 1.0 and not asks_about_tests(query)
 
     def _sources_best(self, k: int) -> int:
         """How many of each source's best hits a top ``k`` must hold: ``sources_best``, but at most 30 %
@@ -310,6 +324,10 @@ class Searcher:
             reranked = rrf([reranked, candidates], k=RERANK_BLEND_K)
         results[:] = reranked[:k]
         results.reranked = True
+
+
+def _in_tests(hit: Hit) -> bool:
+    return is_test_path(hit.path)
 
 
 def _check_embedder(store: IndexStore, embedder: Embedder) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..indexer.errors import UsageError
 from ..indexer.symbols.store import SymbolStore, symbols_path
 from ..indexer.symbols.types import DEFINITION_KINDS, QUALIFIER, Definition, Reference
+from .testpaths import is_test_path  # noqa: F401  (serve.symbols imports it from here)
 
 MAX_NAME_CHARS = 200
 MAX_SYMBOL_LIMIT = 500
@@ -37,8 +38,6 @@ _FUZZY_CANDIDATE_NAMES = 200
 # Match tiers, best first.
 EXACT, NOCASE, QUALIFIED, PREFIX, SUBSTRING, TYPO = "exact", "case-insensitive", "qualified", "prefix", "substring", "fuzzy"
 MATCH_TIERS = (EXACT, NOCASE, QUALIFIED, PREFIX, SUBSTRING, TYPO)
-_TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec|specs)/|(^|/)test_[^/]*$|_test\.[^/.]+$"
-                        r"|\.(test|spec)\.[^/.]+$|(^|/)conftest\.py$|Tests?\.(java|cs|kt|scala)$")
 _SEPARATORS = re.compile(r"::|#|->|/")
 
 
@@ -89,11 +88,6 @@ class ReferenceMatch:
     def to_json(self) -> dict:
         r = self.reference
         return {"name": r.name, "path": r.path, "line": r.line, "location": self.location, "kind": r.kind}
-
-
-def is_test_path(path: str) -> bool:
-    """Files of a test suite: their definitions rank after the code's own."""
-    return bool(_TEST_PATH.search(path))
 
 
 # ----- input checks ------------------------------------------------------------------------------

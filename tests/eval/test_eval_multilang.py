@@ -12,7 +12,7 @@ from ragpilot.eval import metrics
 from ragpilot.eval.baselines import SpanHit, code_tokens, file_index, window_index, windows
 from ragpilot.eval.doccomments import find_doc_candidates
 from ragpilot.eval.doctasks import build_doc_tasks, split_of
-from ragpilot.eval.engine import Engine
+from ragpilot.eval.engine import Engine, parse_mode
 from ragpilot.eval.git_tasks import recent_git_tasks
 from ragpilot.eval.multilang import eval_pinned, run_baselines
 from ragpilot.eval.pinned import PinnedCorpus, mirror_status, select
@@ -292,3 +292,20 @@ def test_a_pinned_corpus_runs_every_method_on_both_kinds_of_task(mirror, tmp_pat
     assert doc["modes"]["bm25-file"]["chunk"] is None and doc["modes"]["hybrid"]["chunk"] is not None
     indexed = {p.relative_to(tmp_path / "w").parts[1:] for p in (tmp_path / "w").rglob("*.go")}
     assert not any(part[-1].endswith("_test.go") for part in indexed)
+
+
+def test_with_tests_adds_the_test_files_and_keeps_the_other_excludes():
+    from dataclasses import replace
+
+    corpus = PinnedCorpus("chi", "go", "go-chi/chi", "0" * 40, source=("lib",),
+                          exclude=("*_test.go", "lib/_examples/*"), tests=("test",))
+    plain, both = corpus, replace(corpus, with_tests=True)
+    assert plain.wants("lib/mux.go")
+    assert not plain.wants("lib/mux_test.go") and not plain.wants("test/helpers_test.go")
+    assert both.wants("lib/mux_test.go") and both.wants("test/helpers_test.go") and both.wants("lib/mux.go")
+    assert not both.wants("lib/_examples/hello/main.go")  # not a test pattern: still excluded
+    assert not both.wants("docs/guide_test.go")  # neither under the sources nor under the tests
+    assert plain.work_label != both.work_label  # separate indexes
+    assert parse_mode("hybrid@tf=0.25:sb=2:fu=1")[2] == {"test_factor": 0.25, "sources_best": 2, "fusion": 1}
+    with pytest.raises(ValueError):
+        parse_mode("hybrid@fu=7")
