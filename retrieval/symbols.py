@@ -26,7 +26,7 @@ from pathlib import Path
 from ..indexer.errors import UsageError
 from ..indexer.symbols.store import SymbolStore, symbols_path
 from ..indexer.symbols.types import DEFINITION_KINDS, QUALIFIER, Definition, Reference
-from .testpaths import is_test_path  # noqa: F401  (serve.symbols imports it from here)
+from .testpaths import is_test_path
 
 MAX_NAME_CHARS = 200
 MAX_SYMBOL_LIMIT = 500
