@@ -35,18 +35,28 @@ def rrf(
         raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
     if k < 0:
         raise ValueError("k must be >= 0")
+    return _summed(rankings, weights, lambda weight, rank, hit: weight / (k + rank))
+
+
+def _summed(rankings: Sequence[Sequence[Hit]], weights: Sequence[float],
+            share: Callable[[float, int, Hit], float]) -> list[Hit]:
+    """Each list adds ``share(weight, rank, hit)`` to a hit's score (rank from 1), best first.
+
+    A list naming a chunk twice counts it once, at its best rank; the first list that holds a hit
+    supplies its fields; sorted() is stable, so ties keep the order of first appearance.
+    """
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
         seen: set[str] = set()
         for rank, hit in enumerate(ranking, start=1):
             key = hit_key(hit)
-            if key in seen:  # a list naming a chunk twice counts it once, at its best rank
+            if key in seen:
                 continue
             seen.add(key)
             first.setdefault(key, hit)
-            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
-    order = sorted(first, key=lambda key: -scores[key])  # sorted() is stable: ties keep first appearance
+            scores[key] = scores.get(key, 0.0) + share(weight, rank, hit)
+    order = sorted(first, key=lambda key: -scores[key])
     return [replace(first[key], score=scores[key]) for key in order]
 
 
@@ -80,19 +90,7 @@ def score_fusion(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) ->
     """
     if len(weights) != len(rankings):
         raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
-    scores: dict[str, float] = {}
-    first: dict[str, Hit] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        seen: set[str] = set()
-        for hit in ranking:
-            key = hit_key(hit)
-            if key in seen:
-                continue
-            seen.add(key)
-            first.setdefault(key, hit)
-            scores[key] = scores.get(key, 0.0) + weight * hit.score
-    order = sorted(first, key=lambda key: -scores[key])
-    return [replace(first[key], score=scores[key]) for key in order]
+    return _summed(rankings, weights, lambda weight, rank, hit: weight * hit.score)
 
 
 def keep_sources_best(fused: Sequence[Hit], rankings: Sequence[Sequence[Hit]], *, best: int, k: int) -> list[Hit]:
@@ -201,9 +199,10 @@ def fill_capped(hits: Sequence[Hit], max_per_file: int, k: int) -> list[Hit]:
 def demote(hits: Sequence[Hit], demoted: Callable[[Hit], bool], factor: float) -> list[Hit]:
     """Multiply the score of the hits ``demoted`` picks by ``factor`` (< 1 demotes) and re-sort
     (stable: equal scores keep their order)."""
-    if factor == 1.0 or not any(demoted(hit) for hit in hits):
+    picked = [demoted(hit) for hit in hits] if factor != 1.0 else []
+    if not any(picked):
         return list(hits)
-    out = [replace(hit, score=hit.score * factor) if demoted(hit) else hit for hit in hits]
+    out = [replace(hit, score=hit.score * factor) if pick else hit for hit, pick in zip(hits, picked, strict=True)]
     return sorted(out, key=lambda hit: -hit.score)
 
 

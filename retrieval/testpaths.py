@@ -9,6 +9,7 @@ tests (settings.TEST_FACTOR).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec|specs)/|(^|/)test_[^/]*$|_test\.[^/.]+$"
                         r"|\.(test|spec)\.[^/.]+$|(^|/)conftest\.py$|Tests?\.(java|cs|kt|scala)$")
@@ -18,6 +19,7 @@ _ASKS_TESTS = re.compile(r"(?i)\b(tests?|tested|testing|unittests?|specs?|mocks?
                          r"|\btest_\w|\w_test\b|\bTest[A-Z]|\bBenchmark[A-Z]")
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every candidate of every search: a repository's paths repeat
 def is_test_path(path: str) -> bool:
     """``tests/test_x.py``, ``router_test.go``, ``a.spec.ts``, ``FooTest.java``, ``conftest.py``..."""
     return bool(_TEST_PATH.search(path))
