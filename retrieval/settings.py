@@ -6,8 +6,10 @@ own settings and the CLI derives its flags from the fields.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..indexer.errors import UsageError
 
 MAX_K = 200  # results one search may return: past this a client wants an export, not a search
 # Two query limits, on purpose. What a request may carry: a question (even with a pasted stack trace),
@@ -106,6 +108,17 @@ class RetrievalSettings(BaseSettings):
     file_rrf_k: int = Field(FILE_RRF_K, ge=1, description="Reciprocal-rank fusion constant of file-level search.")
     file_lexical_weight: float = Field(FILE_LEXICAL_WEIGHT, ge=0.0, description="Weight of lexical in file-level search.")
     file_dense_weight: float = Field(1.0, ge=0.0, description="Weight of dense in file-level search.")
+
+    @classmethod
+    def from_env(cls) -> RetrievalSettings:
+        """The settings the ``RAGPILOT_*`` variables give; a bad value is a usage error that names the
+        variable (``RAGPILOT_FUSION='bogus': ...``), not a validation report."""
+        try:
+            return cls()
+        except ValidationError as err:
+            first = err.errors()[0]
+            name = cls.model_config["env_prefix"] + str(first["loc"][0]).upper()
+            raise UsageError(f"{name}={first.get('input')!r}: {first['msg']}") from None
 
     def searcher_options(self) -> dict:
         """Keyword arguments for ``Searcher``."""

@@ -41,7 +41,7 @@ def map_cmd(obj, question, repo, index_dir, tokens, as_json) -> None:
     index_path = index_settings(obj, index_dir=index_dir).index_dir_for(root)
     if IndexStore.read_meta(index_path) is None:
         raise IndexMissingError(f"{root} is not indexed yet: run `ragpilot index {root}`")
-    searcher = Searcher.for_index(index_path, settings=RetrievalSettings()) if text.strip() else None
+    searcher = Searcher.for_index(index_path, settings=RetrievalSettings.from_env()) if text.strip() else None
     try:
         result = repo_map(index_path, question=text.strip(), search=searcher, budget_tokens=budget)
     finally:

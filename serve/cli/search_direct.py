@@ -23,10 +23,10 @@ def search_directly(root: Path, index_path: Path, text: str, *, k: int, mode: st
     if files:
         if rerank:
             raise UsageError("--files ranks files without a reranker: drop --rerank")
-        ranked = Searcher.for_index(index_path, settings=RetrievalSettings()).search_files(text, k=k, mode=mode)
+        ranked = Searcher.for_index(index_path, settings=RetrievalSettings.from_env()).search_files(text, k=k, mode=mode)
         return Answer([f.to_json() for f in ranked])
     ranker = create_reranker(reranker, **reranker_options(reranker, reranker_model)) if rerank else None
-    searcher = Searcher.for_index(index_path, reranker=ranker, settings=RetrievalSettings())  # RAGPILOT_* knobs
+    searcher = Searcher.for_index(index_path, reranker=ranker, settings=RetrievalSettings.from_env())  # RAGPILOT_* knobs
     hits = searcher.search(text, k=k, mode=mode, rerank=rerank)
     return Answer([h.to_json() for h in hits], coverage(*searcher.store.embedded_counts()), hits.rerank_error)
 

@@ -55,7 +55,7 @@ def watch_cmd(obj, path: Path, index_dir, embedder, embed_model, embed_url, poll
 @contextmanager
 def answering_search(root: Path, settings, watcher):
     """The loopback search endpoint over the watcher's own embedder, announced while it runs."""
-    repo = ServedRepo(root, settings, embedder=watcher.indexer.embedder, retrieval=RetrievalSettings())
+    repo = ServedRepo(root, settings, embedder=watcher.indexer.embedder, retrieval=RetrievalSettings.from_env())
     repos = RepoSet([repo])
     token = new_token()
     try:

@@ -76,3 +76,18 @@ def test_ragpilot_search_applies_the_retrieval_variables(tmp_path, ragpilot_home
     capped = paths()
     # One hit per file while another file has results, then the cap fills up to k (retrieval/fusion.py).
     assert capped[:2] == ["a.py", "b.py"] and len(capped) == len(default)
+
+
+@pytest.mark.parametrize(("variable", "value"), [("RAGPILOT_FUSION", "bogus"), ("RAGPILOT_TEST_FACTOR", "-1"),
+                                                 ("RAGPILOT_SOURCES_BEST", "many")])
+def test_a_bad_retrieval_variable_is_one_line_naming_it(variable, value, tmp_path, ragpilot_home, monkeypatch,
+                                                        capsys):
+    repo = tmp_path / "bad-knob"
+    repo.mkdir()
+    (repo / "a.py").write_text("def alpha():\n    return 1\n")
+    assert main(["index", "--embedder", "hashing", str(repo)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv(variable, value)
+    assert main(["search", "alpha", "--repo", str(repo), "--direct"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{variable}={value!r}" in err and "internal error" not in err
