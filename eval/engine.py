@@ -14,6 +14,7 @@ from pathlib import Path
 from ragpilot.indexer.embedders import Embedder, create_embedder
 from ragpilot.indexer.pipeline import Indexer, IndexSummary, Progress
 from ragpilot.indexer.settings import DEFAULT_EMBEDDER, IndexSettings
+from ragpilot.indexer.store import CONTEXT_COLUMN
 from ragpilot.retrieval.hits import Hit
 from ragpilot.retrieval.rerankers import Reranker, create_reranker
 from ragpilot.retrieval.searcher import Searcher
@@ -32,6 +33,7 @@ DEFAULT_MODES = ("lexical", "dense", "hybrid", "hybrid+rerank")
 _OPTION_KEYS = {"k": "rrf_k", "wl": "lexical_weight", "wd": "dense_weight", "mpf": "max_per_file",
                 "ff": "fetch_factor", "cf": "collapsed_factor", "wi": "identifier_lexical_weight",
                 "fwl": "file_lexical_weight", "fwd": "file_dense_weight", "bs": "symbol_boost", "bp": "path_boost",
+                "bc": "context_boost",
                 "fu": "fusion", "sb": "sources_best", "tf": "test_factor"}
 _FUSIONS = {0: "rrf", 1: "minmax", 2: "zscore"}  # fu=N in a mode names the fusion
 _INT_OPTIONS = ("k", "mpf", "ff", "fu", "sb")
@@ -42,7 +44,8 @@ def parse_mode(mode: str) -> tuple[str, bool, dict]:
 
     Options (for fusion studies): ``k`` RRF constant, ``wl``/``wd`` lexical/dense weights,
     ``mpf`` max hits per file, ``ff`` fetch factor, ``cf`` collapsed factor, ``wi`` lexical weight
-    for identifier queries, ``fwl``/``fwd`` file-search weights, ``bs``/``bp`` symbol/path boosts,
+    for identifier queries, ``fwl``/``fwd`` file-search weights, ``bs``/``bp``/``bc`` symbol/path/context
+    boosts (``bc=0``: the lexical context column unused),
     ``fu`` fusion (0 rrf, 1 minmax, 2 zscore score fusion), ``sb`` each source's best hits kept in
     the top k, ``tf`` test files' score factor (see retrieval/settings.py). The base must be lexical,
     dense, hybrid or files.
@@ -79,8 +82,8 @@ def searcher_options(options: dict) -> dict:
     if "file_lexical_weight" in options or "file_dense_weight" in options:
         out["file_weights"] = (options.get("file_lexical_weight", DEFAULTS.file_lexical_weight),
                                options.get("file_dense_weight", DEFAULTS.file_dense_weight))
-    boosts = {column: options[key] for key, column in (("symbol_boost", "fts_symbol"), ("path_boost", "fts_path"))
-              if key in options}
+    boosts = {column: options[key] for key, column in (("symbol_boost", "fts_symbol"), ("path_boost", "fts_path"),
+                                                       ("context_boost", CONTEXT_COLUMN)) if key in options}
     if boosts:
         out["boosts"] = {**DEFAULT_BOOSTS, **boosts}
     return out

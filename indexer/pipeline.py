@@ -33,6 +33,7 @@ from .embedders import Embedder, create_embedder
 from .errors import RagpilotError, UsageError
 from .filters import decode_text
 from .location import resolve_repo  # re-exported: callers import it from here
+from .lexical_context import context_text
 from .lock import WriterLock
 from .prepare import FilePreparer, PrepareOptions, PreparedFile, resolve_index_workers
 from .redact import redact_secrets
@@ -119,15 +120,15 @@ class _Prepared:
     symbols: FileSymbols | None = None  # extracted from the text as chunked (secrets redacted)
 
 
-def fts_fields(chunk: Chunk, text: str = "") -> tuple[str, ...]:
-    """The full-text columns: path, symbol path and code, tokenized the code-aware way. ``text`` (the file
-    as chunked) is passed for columns that need a chunk's surroundings; none does today (a context column
-    was measured and not kept: eval/README.md). Runs in the prepare workers: it stays a plain top-level
-    function of picklable arguments."""
+def fts_fields(chunk: Chunk, text: str = "") -> tuple[str, str, str, str]:
+    """The four full-text columns: path, symbol path, code, and the text around the chunk in ``text``
+    (the file as chunked; see lexical_context.py), tokenized the code-aware way. Runs in the prepare
+    workers: it stays a plain top-level function of picklable arguments."""
     return (
         to_fts_text(path_tokens(chunk.path)),
         to_fts_text(code_tokens(chunk.symbol)),
         to_fts_text(code_tokens(chunk.content)),
+        to_fts_text(code_tokens(context_text(chunk, text))),
     )
 
 

@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 META_FILE = "meta.json"
-FTS_COLUMNS = ("fts_path", "fts_symbol", "fts_body")
+FTS_COLUMNS = ("fts_path", "fts_symbol", "fts_body", "fts_context")
+CONTEXT_COLUMN = "fts_context"  # the lines around the chunk (indexer/lexical_context.py)
 BUILDING, READY = "building", "ready"
 EMBEDDED = "embedded"  # the column saying whether a row's vector is filled in
 # Lexical search splits the indexed and the flat part up to this many unindexed rows (flat_part);
@@ -106,6 +107,7 @@ def schema(dim: int) -> pa.Schema:
             pa.field("fts_path", pa.string()),
             pa.field("fts_symbol", pa.string()),
             pa.field("fts_body", pa.string()),
+            pa.field(CONTEXT_COLUMN, pa.string()),
             pa.field("vector", pa.list_(pa.float32(), dim)),
             # False while the row waits for its vector (the vector is then zeros): rows are written, and
             # searchable by text, before they are embedded. Indexes from before this column count as
@@ -232,6 +234,9 @@ class IndexStore:
                 store.verify()  # a damaged table must stop `index`, not pass as "all unchanged"
                 if not store.has_embedded_column():  # an index from before search-first: all embedded
                     store.table.add_columns({EMBEDDED: "true"})
+                if not store.has_column(CONTEXT_COLUMN):  # older index: empty until re-chunked
+                    store.table.add_columns({CONTEXT_COLUMN: "''"})
+                    store.ensure_fts_indices()  # readers search the column as soon as it exists
         return store
 
     def mark_ready(self) -> None:
@@ -432,6 +437,9 @@ class IndexStore:
     def has_embedded_column(self) -> bool:
         return EMBEDDED in self.table.schema.names
 
+    def has_column(self, name: str) -> bool:
+        return name in self.table.schema.names
+
     def ensure_fts_indices(self, *, rebuild: bool = False) -> None:
         """Create missing full-text indices (all of them with ``rebuild``); new rows are searched
         unindexed until :meth:`optimize`."""
@@ -494,7 +502,7 @@ class IndexStore:
 
         Folding in keeps BM25 exact for added rows, not for deleted ones: LanceDB 0.40 keeps counting
         deleted documents in the statistics until the index is rebuilt, so ``rebuild_fts`` rebuilds the
-        three full-text indices (~0.7 s per 10k chunks measured) and clears the stale count."""
+        full-text indices (~0.7 s per 10k chunks measured) and clears the stale count."""
         with index_writing(self.index_dir):
             self.table.optimize(cleanup_older_than=timedelta(minutes=5))
             self.ensure_fts_indices(rebuild=rebuild_fts)
@@ -554,7 +562,7 @@ def incomplete_message(index_dir: Path, meta: IndexMeta, repo_hint: str = "") ->
             f"`ragpilot index {repo_hint or '.'}` to complete it")
 
 
-def chunk_rows(chunks: Sequence[Chunk], vectors: np.ndarray, fts: Sequence[tuple[str, str, str]],
+def chunk_rows(chunks: Sequence[Chunk], vectors: np.ndarray, fts: Sequence[tuple[str, str, str, str]],
                embedded: Sequence[bool] | None = None) -> list[dict]:
     """Rows for :meth:`IndexStore.replace_files`, one per chunk; ``embedded[i]`` False marks a row whose
     vector (zeros) is filled in later (:meth:`IndexStore.fill_vectors`). None: all embedded."""
@@ -572,6 +580,7 @@ def chunk_rows(chunks: Sequence[Chunk], vectors: np.ndarray, fts: Sequence[tuple
             "fts_path": f[0],
             "fts_symbol": f[1],
             "fts_body": f[2],
+            CONTEXT_COLUMN: f[3],
             "vector": vectors[i],
             EMBEDDED: True if embedded is None else bool(embedded[i]),
         }

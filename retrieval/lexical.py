@@ -13,9 +13,9 @@ import re
 from collections.abc import Mapping
 
 from ..indexer.codetokens import code_tokens
-from ..indexer.store import EMBEDDED, FTS_COLUMNS, IndexStore
+from ..indexer.store import CONTEXT_COLUMN, EMBEDDED, FTS_COLUMNS, IndexStore
 from .hits import HIT_COLUMNS, Hit, hit_from_row
-from .settings import SEARCHED_QUERY_CHARS
+from .settings import CONTEXT_BOOST, SEARCHED_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,10 @@ MAX_QUERY_TERMS = 48  # see SEARCHED_QUERY_CHARS in settings.py
 # lifted docstring queries 0.37->0.45 (stdlib), 0.33->0.40 (click), 0.34->0.51 (httpx) and identifier
 # queries 0.62->0.83, 0.67->0.85, 0.65->0.80; 1.5 and 3 (and 5 on stdlib) were worse than 2. A path
 # boost of 1-2 changed nothing on these tasks and 10 hurt; 1.5 keeps file-name queries ("retry.py") working.
-DEFAULT_BOOSTS: Mapping[str, float] = {"fts_path": 1.5, "fts_symbol": 2.0, "fts_body": 1.0}
+# The context column (the lines around the chunk: neighbours' doc comments, the enclosing header) weighs
+# less than the body, so the chunk's own text still decides between neighbours (settings.CONTEXT_BOOST).
+DEFAULT_BOOSTS: Mapping[str, float] = {"fts_path": 1.5, "fts_symbol": 2.0, "fts_body": 1.0,
+                                       CONTEXT_COLUMN: CONTEXT_BOOST}
 
 
 QUERY_STOP_WORDS = frozenset(
@@ -72,6 +75,8 @@ def lexical_search(
     if not terms or limit <= 0:
         return []
     columns = [c for c in FTS_COLUMNS if boosts.get(c, 0) > 0]
+    if CONTEXT_COLUMN in columns and not store.has_column(CONTEXT_COLUMN):
+        columns.remove(CONTEXT_COLUMN)  # an index written before the column: the writer adds it
     fts = MultiMatchQuery(" ".join(terms), columns, boosts=[float(boosts[c]) for c in columns])
     flat = store.flat_part()
 

@@ -12,6 +12,6 @@ and re-chunks every file when it differs.
 
 from .dispatch import chunk_file, register
 
-CHUNKER_VERSION = "3"  # 2: secret values redacted before chunking (indexer/redact.py); 3: code tokens keep i8, utf8
+CHUNKER_VERSION = "4"  # 2: secret values redacted before chunking (indexer/redact.py); 3: code tokens keep i8, utf8; 4: fts_context column
 
 __all__ = ["CHUNKER_VERSION", "chunk_file", "register"]

@@ -490,6 +490,8 @@ def test_modes_parse_rerank_and_fusion_options():
     base, rerank, options = parse_mode("hybrid@k=20:wl=0.5:mpf=2")
     assert (base, rerank) == ("hybrid", False)
     assert searcher_options(options) == {"rrf_k": 20, "max_per_file": 2, "weights": (0.5, 1.0)}
+    boosts = searcher_options(parse_mode("lexical@bc=0:bs=3")[2])["boosts"]
+    assert boosts["fts_context"] == 0 and boosts["fts_symbol"] == 3 and boosts["fts_body"] == 1.0
     for bad in ("fuzzy", "hybrid+boost", "hybrid@x=1", "hybrid@k=abc"):
         with pytest.raises(ValueError):
             parse_mode(bad)
