@@ -7,7 +7,10 @@ unit vectors** (not model embeddings: search cost is the same, rankings are mean
 use the ``hashing`` embedder so that model time is excluded; MiniLM's ``embed_query`` is timed on
 its own. Everything runs on one thread.
 
-    python bench/bench_query.py [--sizes 10000,100000] [--queries 200] [--rerank-runs 5]
+The files' text around each chunk fills the lexical context column (indexer/lexical_context.py);
+``--no-context`` leaves it empty and unsearched, to measure what the column costs.
+
+    python bench/bench_query.py [--sizes 10000,100000] [--queries 200] [--rerank-runs 5] [--no-context]
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ import numpy as np  # noqa: E402
 
 from ragpilot.indexer.embedders import create_embedder  # noqa: E402
 from ragpilot.indexer.pipeline import fts_fields  # noqa: E402
-from ragpilot.indexer.store import IndexMeta, IndexStore, chunk_rows  # noqa: E402
+from ragpilot.indexer.store import CONTEXT_COLUMN, IndexMeta, IndexStore, chunk_rows  # noqa: E402
 from ragpilot.indexer.types import Chunk  # noqa: E402
+from ragpilot.retrieval.lexical import DEFAULT_BOOSTS  # noqa: E402
 from ragpilot.retrieval.rerankers import create_reranker  # noqa: E402
 from ragpilot.retrieval.searcher import Searcher  # noqa: E402
 
@@ -76,7 +80,25 @@ def synth_chunk(vocab: Vocabulary, i: int, rng: random.Random) -> Chunk:
     return Chunk(path, "python", start, end, name, "function", content, f"{path}\n{content}")
 
 
-def build_store(root: Path, n: int, seed: int = 0) -> tuple[IndexStore, Vocabulary, list[Chunk], dict]:
+def file_texts(vocab: Vocabulary, chunks: list[Chunk]) -> dict[str, str]:
+    """Each synthetic file's text: its chunks at their lines, the lines between them filled with
+    statements, so the lexical context column (the lines around a chunk) holds as much as in real code."""
+    by_path: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_path.setdefault(c.path, []).append(c)
+    texts = {}
+    for path, parts in by_path.items():
+        count = max(c.end_line for c in parts) + 5
+        names = vocab.pick(4 * count)
+        lines = [f"{names[j]} = {names[j + 1]}({names[j + 2]}, {names[j + 3]})" for j in range(0, 4 * count, 4)]
+        for c in parts:
+            lines[c.start_line - 1 : c.end_line] = c.content.split("\n")
+        texts[path] = "\n".join(lines)
+    return texts
+
+
+def build_store(root: Path, n: int, seed: int = 0, *, context: bool = True
+                ) -> tuple[IndexStore, Vocabulary, list[Chunk], dict]:
     rng = random.Random(seed)
     vocab = Vocabulary(rng)
     nrng = np.random.default_rng(seed)
@@ -87,6 +109,7 @@ def build_store(root: Path, n: int, seed: int = 0) -> tuple[IndexStore, Vocabula
     timings = {}
     t0 = time.perf_counter()
     chunks = [synth_chunk(vocab, i, rng) for i in range(n)]
+    texts = file_texts(vocab, chunks) if context else {}
     timings["generate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     step = 20_000
@@ -94,7 +117,7 @@ def build_store(root: Path, n: int, seed: int = 0) -> tuple[IndexStore, Vocabula
         part = chunks[s : s + step]
         vecs = nrng.standard_normal((len(part), DIM)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        rows = chunk_rows(part, vecs, [fts_fields(c) for c in part])
+        rows = chunk_rows(part, vecs, [fts_fields(c, texts.get(c.path, "")) for c in part])
         # Unique paths per batch: each replace_files call owns its paths.
         store.table.add(rows)
     timings["insert_s"] = time.perf_counter() - t0
@@ -134,15 +157,18 @@ def time_search(searcher: Searcher, queries: list[str], mode: str, k: int = 10) 
             "min_ms": round(min(ms), 2), "mean_ms": round(statistics.fmean(ms), 2), "queries": len(ms)}
 
 
-def bench_size(n: int, queries_n: int) -> dict:
+def bench_size(n: int, queries_n: int, *, context: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"ragpilot-bench-{n}-") as tmp:
-        store, vocab, chunks, build = build_store(Path(tmp) / "idx", n)
-        searcher = Searcher(store, create_embedder("hashing"))
+        store, vocab, chunks, build = build_store(Path(tmp) / "idx", n, context=context)
+        boosts = DEFAULT_BOOSTS if context else {**DEFAULT_BOOSTS, CONTEXT_COLUMN: 0.0}
+        searcher = Searcher(store, create_embedder("hashing"), boosts=boosts)
         t0 = time.perf_counter()
         searcher.dense.search(np.ones(DIM, np.float32) / np.sqrt(DIM), limit=1)
         snapshot_s = time.perf_counter() - t0
         queries = make_queries(vocab, chunks, queries_n)
-        result = {"chunks": n, "build": {k: round(v, 2) for k, v in build.items()},
+        size_mb = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file()) / 1e6
+        result = {"chunks": n, "build": {k: round(v, 2) for k, v in build.items()}, "context_column": context,
+                  "index_mb": round(size_mb, 1),
                   "vector_snapshot_load_s": round(snapshot_s, 3)}
         for mode in ("hybrid", "lexical", "dense"):
             result[mode] = time_search(searcher, queries, mode)
@@ -193,12 +219,15 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--rerank-runs", type=int, default=5)
+    parser.add_argument("--no-context", action="store_true",
+                        help="leave the lexical context column empty and unsearched (the cost of the column)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     load_before = os.getloadavg()
     sizes = {}
     for n in (int(s) for s in args.sizes.split(",")):
-        sizes[str(n)] = bench_size(n, args.queries)
+        sizes[str(n)] = bench_size(n, args.queries, context=not args.no_context)
     result = {
         "note": "synthetic code text, random unit vectors (not model embeddings); searches use the hashing "
                 "embedder so model time is excluded; one thread",
@@ -215,7 +244,8 @@ def main() -> int:
             row = r[mode]
             print(f"{n:>8} {mode:>8} {row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} {row['min_ms']:>8.2f}")
         print(f"{n:>8} {'stages':>8} {r['hybrid_stages_p50_ms']}  (hybrid, p50 ms)")
-        print(f"{n:>8} {'build':>8} {r['build']}  vector snapshot load {r['vector_snapshot_load_s']} s")
+        print(f"{n:>8} {'build':>8} {r['build']}  vector snapshot load {r['vector_snapshot_load_s']} s, "
+              f"index {r['index_mb']} MB, context column {'on' if r['context_column'] else 'off'}")
     e = result["embed_query"]
     print(f"embed_query {e['embedder']}: p50 {e['p50_ms']} ms, p95 {e['p95_ms']} ms")
     rr = result["rerank"]
@@ -224,9 +254,9 @@ def main() -> int:
     print(result["note"])
     print(f"load average (1 min) before/after: {result['machine']['loadavg_1m_before_after']} on "
           f"{os.cpu_count()} cpus: other work on the machine inflates every number")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
     return 0
 
 
